@@ -1,0 +1,849 @@
+/**
+ * SSE load generator: runs ONE scenario against a server that is already listening, prints exactly one
+ * JSON result line on stdout and progress on stderr, then exits. Started by run.ts as its own process,
+ * so its CPU use is separate from the orchestrator's and can be reported (loadgen_cpu_pct).
+ *
+ * Usage:
+ *   node dist-bench/bench/loadgen.js '{"scenario":"broadcast-10k","port":3000,"serverPid":1234}'
+ *   node dist-bench/bench/loadgen.js broadcast-10k 3000 1234        (other settings from BENCH_* env)
+ *
+ * Published messages look like `b:<seq>:<ns>` (broadcast) or `d:<seq>:<ns>` (direct), optionally padded
+ * with `:xxxx`. <ns> is process.hrtime.bigint() minus this process's start, so it is monotonic and fits a
+ * double exactly; the receiver computes latency = receive hrtime - <ns>. Direct messages go round-robin:
+ * message <seq> goes to user u<seq % N>, so every stream can check that each event is its own.
+ */
+import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+import { readProcCpuMs, readProcMem, round } from './proc';
+
+export const SCENARIOS = ['broadcast-10k', 'direct-10k', 'latency-250'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface LoadgenArgs {
+  scenario: ScenarioName;
+  target: string;
+  host: string;
+  port: number;
+  serverPid: number;
+  /** SSE connections for the 10k scenarios (latency-250 uses min(250, connections)). */
+  connections: number;
+  /** Length of the publishing window. */
+  seconds: number;
+  /** How long to wait after publishing stops for the last deliveries. */
+  tailSeconds: number;
+  /** Connection attempts in flight at once while opening streams. */
+  connectConcurrency: number;
+  /** Extra bytes appended to every published message. */
+  payloadBytes: number;
+}
+
+type Mode = 'broadcast' | 'direct';
+
+interface ScenarioPlan {
+  mode: Mode;
+  connections: number;
+  /** Concurrent POSTs at most. */
+  inFlight: number;
+  /** Published messages not yet delivered to all their streams, at most (flow control). */
+  window: number;
+  /** Messages per second, or 0 for "as fast as the server absorbs". */
+  rate: number;
+}
+
+function planFor(args: LoadgenArgs): ScenarioPlan {
+  switch (args.scenario) {
+    case 'broadcast-10k':
+      return { mode: 'broadcast', connections: args.connections, inFlight: 8, window: 32, rate: 0 };
+    case 'direct-10k':
+      return { mode: 'direct', connections: args.connections, inFlight: 16, window: 1024, rate: 0 };
+    case 'latency-250':
+      return {
+        mode: 'broadcast',
+        connections: Math.min(250, args.connections),
+        inFlight: 16,
+        window: 1e9,
+        rate: 200,
+      };
+  }
+}
+
+const T0 = process.hrtime.bigint();
+/** Nanoseconds since this process started (monotonic). */
+function nowNs(): number {
+  return Number(process.hrtime.bigint() - T0);
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench]   ${msg}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Latency histogram: 10 µs buckets up to 100 ms, then 1 ms buckets up to 10 min, exact max.
+
+class LatencyHistogram {
+  private readonly fine = new Uint32Array(10_000); // [0, 100 ms) in 10 µs steps
+  private readonly coarse = new Uint32Array(600_000); // [100 ms, 600 s) in 1 ms steps
+  private overflow = 0;
+  count = 0;
+  maxNs = 0;
+
+  record(ns: number): void {
+    const v = ns < 0 ? 0 : ns;
+    this.count++;
+    if (v > this.maxNs) {
+      this.maxNs = v;
+    }
+    if (v < 100_000_000) {
+      this.fine[Math.floor(v / 10_000)]++;
+    } else if (v < 600_000_000_000) {
+      this.coarse[Math.floor(v / 1_000_000) - 100]++;
+    } else {
+      this.overflow++;
+    }
+  }
+
+  /** Upper edge of the bucket holding the p-quantile, in ms (never above the exact max). */
+  percentileMs(p: number): number | null {
+    if (this.count === 0) {
+      return null;
+    }
+    const rank = Math.max(1, Math.ceil(p * this.count));
+    let seen = 0;
+    for (let i = 0; i < this.fine.length; i++) {
+      seen += this.fine[i];
+      if (seen >= rank) {
+        return Math.min((i + 1) * 0.01, this.maxNs / 1e6);
+      }
+    }
+    for (let i = 0; i < this.coarse.length; i++) {
+      seen += this.coarse[i];
+      if (seen >= rank) {
+        return Math.min(100 + i + 1, this.maxNs / 1e6);
+      }
+    }
+    return this.maxNs / 1e6;
+  }
+
+  summary(): { p50: number | null; p99: number | null; max: number | null } {
+    return {
+      p50: this.pct(0.5),
+      p99: this.pct(0.99),
+      max: this.count === 0 ? null : round(this.maxNs / 1e6, 2),
+    };
+  }
+
+  private pct(p: number): number | null {
+    const v = this.percentileMs(p);
+    return v === null ? null : round(v, 2);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Growable typed arrays indexed by message sequence number.
+
+class GrowU32 {
+  a = new Uint32Array(1024);
+  ensure(i: number): void {
+    if (i >= this.a.length) {
+      let n = this.a.length;
+      while (n <= i) {
+        n *= 2;
+      }
+      const b = new Uint32Array(n);
+      b.set(this.a);
+      this.a = b;
+    }
+  }
+}
+
+class GrowU8 {
+  a = new Uint8Array(1024);
+  ensure(i: number): void {
+    if (i >= this.a.length) {
+      let n = this.a.length;
+      while (n <= i) {
+        n *= 2;
+      }
+      const b = new Uint8Array(n);
+      b.set(this.a);
+      this.a = b;
+    }
+  }
+}
+
+class GrowF64 {
+  a = new Float64Array(1024);
+  ensure(i: number): void {
+    if (i >= this.a.length) {
+      let n = this.a.length;
+      while (n <= i) {
+        n *= 2;
+      }
+      const b = new Float64Array(n);
+      b.set(this.a);
+      this.a = b;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One SSE stream with its incremental parser state.
+
+class Conn {
+  /** Leftover bytes of an incomplete line from the previous chunk. */
+  rest: Buffer | null = null;
+  /** Joined `data:` lines of the event being parsed, or null if none yet. */
+  data: string | null = null;
+  hasId = false;
+  ready = false;
+  failed = false;
+  closed = false;
+  startedAt = 0;
+  req: http.ClientRequest | null = null;
+  readyTimer: NodeJS.Timeout | null = null;
+  /** Bitmap of received message indexes (broadcast: seq; direct: seq / N). */
+  seen = new Uint8Array(16);
+  maxIndex = -1;
+  unique = 0;
+
+  constructor(
+    readonly index: number,
+    readonly path: string,
+  ) {}
+
+  markSeen(i: number): boolean {
+    const byte = i >> 3;
+    if (byte >= this.seen.length) {
+      let n = this.seen.length;
+      while (n <= byte) {
+        n *= 2;
+      }
+      const b = new Uint8Array(n);
+      b.set(this.seen);
+      this.seen = b;
+    }
+    const bit = 1 << (i & 7);
+    if ((this.seen[byte] & bit) !== 0) {
+      return false;
+    }
+    this.seen[byte] |= bit;
+    return true;
+  }
+
+  hasSeen(i: number): boolean {
+    const byte = i >> 3;
+    return byte < this.seen.length && (this.seen[byte] & (1 << (i & 7))) !== 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function parseArgs(argv: string[]): LoadgenArgs {
+  const env = process.env;
+  const defaults: LoadgenArgs = {
+    scenario: 'broadcast-10k',
+    target: env.BENCH_TARGET ?? 'unknown',
+    host: '127.0.0.1',
+    port: 3000,
+    serverPid: 0,
+    connections: Number(env.BENCH_CONNECTIONS ?? 10_000),
+    seconds: Number(env.BENCH_SECONDS ?? 10),
+    tailSeconds: 10,
+    connectConcurrency: Number(env.BENCH_CONNECT_CONCURRENCY ?? 256),
+    payloadBytes: Number(env.BENCH_PAYLOAD_BYTES ?? 0),
+  };
+  let args: LoadgenArgs;
+  if (argv[0]?.startsWith('{')) {
+    args = { ...defaults, ...(JSON.parse(argv[0]) as Partial<LoadgenArgs>) };
+  } else {
+    args = {
+      ...defaults,
+      scenario: (argv[0] ?? defaults.scenario) as ScenarioName,
+      port: Number(argv[1] ?? defaults.port),
+      serverPid: Number(argv[2] ?? 0),
+    };
+  }
+  if (!SCENARIOS.includes(args.scenario)) {
+    throw new Error(`unknown scenario ${String(args.scenario)}; known: ${SCENARIOS.join(', ')}`);
+  }
+  return args;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function percentileOf(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) {
+    return null;
+  }
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plan = planFor(args);
+  const N = plan.connections;
+  const direct = plan.mode === 'direct';
+  const kindChar = direct ? 'd' : 'b';
+  const pad = args.payloadBytes > 0 ? ':' + 'x'.repeat(Math.max(0, args.payloadBytes - 1)) : '';
+  const startedAt = performance.now();
+  const errors: Record<string, number> = {};
+  const addError = (key: string): void => {
+    errors[key] = (errors[key] ?? 0) + 1;
+  };
+
+  const memBefore = readProcMem(args.serverPid);
+
+  // ------------------------------------------------------------------ receive side: state and parser
+  const conns: Conn[] = [];
+  const hist = new LatencyHistogram();
+  const deliveredPerSeq = new GrowU32(); // unique deliveries per message
+  let delivered = 0; // every (event, connection) delivery of a bench message, duplicates included
+  let deliveredInWindow = 0;
+  let duplicates = 0;
+  let reordered = 0;
+  let misdelivered = 0;
+  let unknownEvents = 0;
+  let missingId = 0;
+  let connectedEvents = 0;
+  let disconnects = 0;
+  let windowStartNs = Infinity;
+  let windowEndNs = Infinity;
+  let readyCount = 0;
+  let openAtPublish = 0;
+  const userOpen = new Uint8Array(direct ? N : 0);
+
+  /** Deliveries a message must reach: all open streams (broadcast), or that user's open stream (direct). */
+  const expectedFor = (seq: number): number => (direct ? userOpen[seq % N] : openAtPublish);
+
+  // flow control state (publish side), declared here because deliveries complete messages
+  const seqState = new GrowU8(); // 0 = not sent, 1 = outstanding, 2 = completed or released
+  let outstanding = 0;
+  let sent = 0; // messages published so far (= next sequence number)
+  let pumpPublish: () => void = () => undefined;
+
+  const dispatch = (c: Conn, data: string, now: number): void => {
+    if (!c.hasId) {
+      missingId++;
+    }
+    const k = data.charCodeAt(0);
+    if ((k !== 98 && k !== 100) || data.charCodeAt(1) !== 58) {
+      if (data === 'connected') {
+        connectedEvents++;
+        if (!c.ready && !direct) {
+          markReady(c);
+        }
+      } else {
+        unknownEvents++;
+      }
+      return;
+    }
+    // b:<seq>:<ns>[:pad]
+    let i = 2;
+    let seq = 0;
+    const len = data.length;
+    let ch = 0;
+    while (i < len && (ch = data.charCodeAt(i)) !== 58) {
+      seq = seq * 10 + (ch - 48);
+      i++;
+    }
+    const seqDigits = i - 2;
+    i++;
+    let ns = 0;
+    while (i < len && (ch = data.charCodeAt(i)) !== 58) {
+      ns = ns * 10 + (ch - 48);
+      i++;
+    }
+    if (seqDigits === 0 || seq < 0 || seq >= sent || !Number.isInteger(seq)) {
+      unknownEvents++; // not a message of this run (or garbled)
+      return;
+    }
+    let index = seq;
+    if (direct) {
+      if (seq % N !== c.index) {
+        misdelivered++;
+        return;
+      }
+      index = (seq - c.index) / N;
+    }
+    delivered++;
+    if (now >= windowStartNs && now <= windowEndNs) {
+      deliveredInWindow++;
+    }
+    hist.record(now - ns);
+    if (!c.markSeen(index)) {
+      duplicates++;
+      return;
+    }
+    c.unique++;
+    if (index < c.maxIndex) {
+      reordered++;
+    } else {
+      c.maxIndex = index;
+    }
+    deliveredPerSeq.ensure(seq);
+    const n = ++deliveredPerSeq.a[seq];
+    if (n >= expectedFor(seq) && seqState.a[seq] === 1) {
+      seqState.a[seq] = 2;
+      outstanding--;
+      pumpPublish();
+    }
+  };
+
+  const onChunk = (c: Conn, chunk: Buffer): void => {
+    const now = nowNs();
+    let buf = chunk;
+    if (c.rest !== null) {
+      buf = Buffer.concat([c.rest, chunk]);
+      c.rest = null;
+    }
+    const len = buf.length;
+    let pos = 0;
+    while (pos < len) {
+      const nl = buf.indexOf(10, pos);
+      if (nl === -1) {
+        c.rest = Buffer.from(buf.subarray(pos)); // copy: do not pin the whole chunk
+        return;
+      }
+      let end = nl;
+      if (end > pos && buf[end - 1] === 13) {
+        end--;
+      }
+      if (end === pos) {
+        // blank line: dispatch the event (if it had data)
+        if (c.data !== null) {
+          dispatch(c, c.data, now);
+          c.data = null;
+        }
+        c.hasId = false;
+      } else {
+        const b0 = buf[pos];
+        if (
+          b0 === 100 && // d
+          end - pos >= 5 &&
+          buf[pos + 1] === 97 && // a
+          buf[pos + 2] === 116 && // t
+          buf[pos + 3] === 97 && // a
+          buf[pos + 4] === 58 // :
+        ) {
+          let s = pos + 5;
+          if (buf[s] === 32) {
+            s++;
+          }
+          const value = buf.toString('utf8', s, end);
+          c.data = c.data === null ? value : c.data + '\n' + value;
+        } else if (b0 === 105 && end - pos >= 3 && buf[pos + 1] === 100 && buf[pos + 2] === 58) {
+          c.hasId = true; // id: (opaque, only its presence is checked)
+        }
+        // comment lines (`:`), retry:, event: and unknown fields are ignored
+      }
+      pos = nl + 1;
+    }
+  };
+
+  // ------------------------------------------------------------------ connect phase
+  const sseAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const connectTimes: number[] = [];
+  let attempted = 0;
+  let inProgress = 0;
+  let settled = 0;
+  let connectDone: () => void = () => undefined;
+  const connectFinished = new Promise<void>((resolve) => {
+    connectDone = resolve;
+  });
+
+  const settle = (): void => {
+    inProgress--;
+    settled++;
+    if (settled === N) {
+      connectDone();
+    } else {
+      startMore();
+    }
+  };
+
+  function markReady(c: Conn): void {
+    if (c.ready || c.failed) {
+      return;
+    }
+    c.ready = true;
+    readyCount++;
+    if (c.readyTimer) {
+      clearTimeout(c.readyTimer);
+      c.readyTimer = null;
+    }
+    connectTimes.push(performance.now() - c.startedAt);
+    settle();
+  }
+
+  const markFailed = (c: Conn, reason: string): void => {
+    if (c.ready || c.failed) {
+      return;
+    }
+    c.failed = true;
+    addError(`connect_${reason}`);
+    if (c.readyTimer) {
+      clearTimeout(c.readyTimer);
+      c.readyTimer = null;
+    }
+    c.req?.destroy();
+    settle();
+  };
+
+  const onConnClosed = (c: Conn): void => {
+    if (c.closed) {
+      return;
+    }
+    c.closed = true;
+    if (c.ready && !shuttingDown) {
+      disconnects++;
+    } else if (!c.ready) {
+      markFailed(c, 'closed_before_ready');
+    }
+  };
+
+  let shuttingDown = false;
+
+  const openOne = (i: number): void => {
+    const path = direct ? `/v2/sse?username=u${i}` : '/events';
+    const c = new Conn(i, path);
+    conns.push(c);
+    c.startedAt = performance.now();
+    const req = http.request({
+      host: args.host,
+      port: args.port,
+      path,
+      method: 'GET',
+      agent: sseAgent,
+      headers: { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' },
+    });
+    c.req = req;
+    c.readyTimer = setTimeout(() => markFailed(c, 'timeout'), 30_000);
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        markFailed(c, `status_${res.statusCode ?? 0}`);
+        return;
+      }
+      res.on('data', (chunk: Buffer) => onChunk(c, chunk));
+      res.on('end', () => onConnClosed(c));
+      res.on('close', () => onConnClosed(c));
+      res.on('error', () => onConnClosed(c));
+      if (direct) {
+        markReady(c); // no `connected` event on /v2/sse: headers mean registered
+      }
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (!c.ready) {
+        markFailed(c, err.code ?? 'error');
+      } else {
+        onConnClosed(c);
+      }
+    });
+    req.end();
+  };
+
+  function startMore(): void {
+    while (attempted < N && inProgress < args.connectConcurrency) {
+      attempted++;
+      inProgress++;
+      openOne(attempted - 1);
+    }
+  }
+
+  log(
+    `connecting ${N} streams to ${direct ? '/v2/sse?username=uK' : '/events'} (${args.connectConcurrency} in flight)…`,
+  );
+  const connectStart = performance.now();
+  const connectProgress = setInterval(() => {
+    log(`… ${readyCount}/${N} open, ${settled - readyCount} failed`);
+  }, 2000);
+  startMore();
+  if (N === 0) {
+    connectDone();
+  }
+  await Promise.race([connectFinished, sleep(180_000)]);
+  clearInterval(connectProgress);
+  const connectMs = performance.now() - connectStart;
+  connectTimes.sort((a, b) => a - b);
+  log(
+    `${readyCount}/${N} open in ${(connectMs / 1000).toFixed(2)} s` +
+      ` (per connection p50 ${percentileOf(connectTimes, 0.5)?.toFixed(1)} ms,` +
+      ` p99 ${percentileOf(connectTimes, 0.99)?.toFixed(1)} ms)` +
+      (settled - readyCount > 0 ? `, ${settled - readyCount} failed: ${JSON.stringify(errors)}` : ''),
+  );
+
+  // Give the server time to finish registering streams and settle its heap before the idle reading.
+  await sleep(2000);
+  const memIdle = readProcMem(args.serverPid);
+  for (const c of conns) {
+    if (c.ready && !c.closed) {
+      openAtPublish++;
+      if (direct) {
+        userOpen[c.index] = 1;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ publish phase
+  const pubAgent = new http.Agent({ keepAlive: true, maxSockets: plan.inFlight });
+  const postHist = new LatencyHistogram();
+  const acked = new GrowU8();
+  const sentAt = new GrowF64();
+  let ackedCount = 0;
+  let inFlight = 0;
+  let publishing = false;
+  let released = 0; // messages given up on by flow control (not delivered everywhere within 2 s)
+
+  const publishOne = (seq: number): void => {
+    const sendNs = nowNs();
+    const body = `${kindChar}:${seq}:${sendNs}${pad}`;
+    const path = direct ? `/v2/message?username=u${seq % N}` : '/events';
+    seqState.ensure(seq);
+    acked.ensure(seq);
+    sentAt.ensure(seq);
+    sentAt.a[seq] = sendNs;
+    if (expectedFor(seq) > 0) {
+      seqState.a[seq] = 1;
+      outstanding++;
+    } else {
+      seqState.a[seq] = 2;
+    }
+    inFlight++;
+    let finished = false;
+    const finish = (ok: boolean, reason: string): void => {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      inFlight--;
+      postHist.record(nowNs() - sendNs);
+      if (ok) {
+        acked.a[seq] = 1;
+        ackedCount++;
+      } else {
+        addError(`publish_${reason}`);
+        if (seqState.a[seq] === 1) {
+          seqState.a[seq] = 2;
+          outstanding--;
+          released++;
+        }
+      }
+      pumpPublish();
+    };
+    const req = http.request(
+      {
+        host: args.host,
+        port: args.port,
+        path,
+        method: 'POST',
+        agent: pubAgent,
+        headers: { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => finish(res.statusCode === 201, `status_${res.statusCode ?? 0}`));
+        res.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error'));
+      },
+    );
+    req.on('socket', (s) => s.setNoDelay(true));
+    req.setTimeout(30_000, () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error'));
+    req.end(body);
+  };
+
+  let publishStartMs = 0;
+  pumpPublish = (): void => {
+    if (!publishing) {
+      return;
+    }
+    let due = Infinity;
+    if (plan.rate > 0) {
+      due = Math.floor(((performance.now() - publishStartMs) / 1000) * plan.rate) + 1;
+    }
+    while (inFlight < plan.inFlight && outstanding < plan.window && sent < due) {
+      publishOne(sent++);
+    }
+  };
+
+  // Flow control release: a message not delivered to all its streams within 2 s stops counting against
+  // the window (it is then counted as lost at the end, unless it still arrives during the tail).
+  let sweepIndex = 0;
+  const sweep = (): void => {
+    const cutoff = nowNs() - 2e9;
+    while (sweepIndex < sent) {
+      const st = seqState.a[sweepIndex];
+      if (st === 1) {
+        if (sentAt.a[sweepIndex] > cutoff) {
+          break;
+        }
+        seqState.a[sweepIndex] = 2;
+        outstanding--;
+        released++;
+      }
+      sweepIndex++;
+    }
+    pumpPublish();
+  };
+
+  log(
+    plan.rate > 0
+      ? `publishing ${plan.rate} msg/s to ${openAtPublish} streams for ${args.seconds} s…`
+      : `publishing as fast as the server absorbs (${plan.inFlight} POSTs in flight, ` +
+          `≤${plan.window} undelivered) to ${openAtPublish} streams for ${args.seconds} s…`,
+  );
+  const cpuStart = process.cpuUsage();
+  const serverCpuStart = readProcCpuMs(args.serverPid);
+  publishStartMs = performance.now();
+  windowStartNs = nowNs();
+  windowEndNs = windowStartNs + args.seconds * 1e9;
+  publishing = true;
+  const sweeper = setInterval(sweep, 100);
+  const ticker = plan.rate > 0 ? setInterval(pumpPublish, 1) : null;
+  let lastDelivered = 0;
+  let lastTick = performance.now();
+  const progress = setInterval(() => {
+    const t = performance.now();
+    const rate = ((delivered - lastDelivered) * 1000) / (t - lastTick);
+    lastDelivered = delivered;
+    lastTick = t;
+    log(
+      `t=${((t - publishStartMs) / 1000).toFixed(0)}s published ${sent} (acked ${ackedCount}),` +
+        ` ${Math.round(rate).toLocaleString('en-US')} events/s, latency p99 so far ${hist.percentileMs(0.99)?.toFixed(2) ?? '-'} ms`,
+    );
+  }, 1000);
+  pumpPublish();
+  await sleep(args.seconds * 1000);
+  publishing = false;
+  if (ticker) {
+    clearInterval(ticker);
+  }
+  const publishEndMs = performance.now();
+  const cpuWindow = process.cpuUsage(cpuStart);
+  const serverCpuEnd = readProcCpuMs(args.serverPid);
+  const windowWallMs = publishEndMs - publishStartMs;
+
+  // ------------------------------------------------------------------ tail: wait for the last deliveries
+  let tailScan = 0;
+  const allDelivered = (): boolean => {
+    while (
+      tailScan < sent &&
+      (acked.a[tailScan] === 0 || (deliveredPerSeq.a[tailScan] ?? 0) >= expectedFor(tailScan))
+    ) {
+      tailScan++;
+    }
+    return inFlight === 0 && tailScan >= sent;
+  };
+  deliveredPerSeq.ensure(sent);
+  const tailDeadline = performance.now() + args.tailSeconds * 1000;
+  while (!allDelivered() && performance.now() < tailDeadline) {
+    await sleep(25);
+    deliveredPerSeq.ensure(sent);
+  }
+  const tailMs = performance.now() - publishEndMs;
+  clearInterval(progress);
+  clearInterval(sweeper);
+  const memAfter = readProcMem(args.serverPid);
+
+  // ------------------------------------------------------------------ accounting
+  let expected = 0;
+  let lost = 0;
+  for (let seq = 0; seq < sent; seq++) {
+    if (acked.a[seq] === 1) {
+      expected += expectedFor(seq);
+    }
+  }
+  let deliveredUnacked = 0;
+  for (let seq = 0; seq < sent; seq++) {
+    if (acked.a[seq] === 0) {
+      deliveredUnacked += deliveredPerSeq.a[seq] ?? 0;
+    }
+  }
+  const openConns = conns.filter((c) => c.ready && (direct ? userOpen[c.index] === 1 : true));
+  for (const c of openConns) {
+    if (direct) {
+      for (let seq = c.index, j = 0; seq < sent; seq += N, j++) {
+        if (acked.a[seq] === 1 && !c.hasSeen(j)) {
+          lost++;
+        }
+      }
+    } else {
+      for (let seq = 0; seq < sent; seq++) {
+        if (acked.a[seq] === 1 && !c.hasSeen(seq)) {
+          lost++;
+        }
+      }
+    }
+  }
+  const streamsConnectedAtStart = openAtPublish;
+
+  shuttingDown = true;
+  for (const c of conns) {
+    c.req?.destroy();
+  }
+  sseAgent.destroy();
+  pubAgent.destroy();
+
+  const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
+  const wallS = windowWallMs / 1000;
+  const result = {
+    scenario: args.scenario,
+    target: args.target,
+    connections: N,
+    connections_open: readyCount,
+    connect_failed: N - readyCount,
+    connect_ms: {
+      total: Math.round(connectMs),
+      p50: percentileOf(connectTimes, 0.5) === null ? null : round(percentileOf(connectTimes, 0.5) ?? 0, 1),
+      p99: percentileOf(connectTimes, 0.99) === null ? null : round(percentileOf(connectTimes, 0.99) ?? 0, 1),
+      max: connectTimes.length === 0 ? null : round(connectTimes[connectTimes.length - 1], 1),
+    },
+    publish_mode: plan.rate > 0 ? `paced ${plan.rate}/s` : `max, ${plan.inFlight} in flight`,
+    published: sent,
+    published_acked: ackedCount,
+    publish_per_s: round(ackedCount / wallS, 1),
+    post_latency_ms: postHist.summary(),
+    delivered,
+    expected,
+    events_per_s: Math.round(deliveredInWindow / wallS),
+    events_per_s_incl_tail: Math.round(delivered / ((windowWallMs + tailMs) / 1000)),
+    latency_ms: hist.summary(),
+    lost,
+    duplicates,
+    reordered,
+    ...(direct ? { misdelivered } : {}),
+    delivered_unacked: deliveredUnacked,
+    flow_control_released: released,
+    disconnects,
+    missing_id: missingId,
+    unknown_events: unknownEvents,
+    connected_events: connectedEvents,
+    errors,
+    server_rss_mb_before: mb(memBefore?.rssKb),
+    server_rss_mb_idle: mb(memIdle?.rssKb),
+    server_rss_mb_after: mb(memAfter?.rssKb),
+    server_rss_mb_peak: mb(memAfter?.hwmKb),
+    server_rss_kb_per_conn:
+      memBefore && memIdle && streamsConnectedAtStart > 0
+        ? round((memIdle.rssKb - memBefore.rssKb) / streamsConnectedAtStart, 2)
+        : null,
+    server_cpu_pct:
+      serverCpuStart !== null && serverCpuEnd !== null
+        ? round(((serverCpuEnd - serverCpuStart) / windowWallMs) * 100, 1)
+        : null,
+    loadgen_cpu_pct: round(((cpuWindow.user + cpuWindow.system) / 1000 / windowWallMs) * 100, 1),
+    publish_s: round(wallS, 2),
+    tail_s: round(tailMs / 1000, 2),
+    duration_s: round((performance.now() - startedAt) / 1000, 2),
+  };
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `[bench] loadgen failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+/** Small helpers shared by the bench processes: /proc readings and formatting. */
+import * as fs from 'node:fs';
+
+/** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ); 100 on every mainstream Linux build. */
+const CLK_TCK = 100;
+
+export interface ProcMem {
+  rssKb: number;
+  hwmKb: number;
+}
+
+/** VmRSS and VmHWM (peak RSS) of a process in kB, or null if the process is gone. */
+export function readProcMem(pid: number): ProcMem | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+  if (!rss) {
+    return null;
+  }
+  return { rssKb: Number(rss[1]), hwmKb: hwm ? Number(hwm[1]) : Number(rss[1]) };
+}
+
+/** user+system CPU time of a process in milliseconds, or null if the process is gone. */
+export function readProcCpuMs(pid: number): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Fields after the command name (which may itself contain spaces and parentheses).
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
+    return null;
+  }
+  return ((utime + stime) * 1000) / CLK_TCK;
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

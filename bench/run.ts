@@ -1,0 +1,387 @@
+/**
+ * Benchmark orchestrator (`npm run bench`, after the server and the bench are built).
+ *
+ * For every scenario and every target it starts a fresh server process on a free port, waits until
+ * GET /health answers 200, runs the load generator (dist-bench/bench/loadgen.js) as a separate process,
+ * stops the server with SIGTERM (SIGKILL after 10 s) and prints exactly one JSON line on stdout.
+ * Progress and a human-readable summary go to stderr, so `npm run bench > results.jsonl` keeps the data.
+ *
+ * Targets: `gateway` (node dist/main.js) and `baseline-node-http` (dist-bench/bench/baseline-server.js,
+ * the plain node:http reference).
+ *
+ * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
+ *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250), BENCH_CONNECT_CONCURRENCY (256),
+ *      BENCH_PAYLOAD_BYTES (0), BENCH_LOG_DIR (dist-bench/logs: server output of each run).
+ * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y override the env.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import type { LoadgenArgs, ScenarioName } from './loadgen';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SCENARIO_NAMES: readonly ScenarioName[] = ['broadcast-10k', 'direct-10k', 'latency-250'];
+const TARGETS = ['gateway', 'baseline-node-http'] as const;
+type Target = (typeof TARGETS)[number];
+
+interface Options {
+  connections: number;
+  seconds: number;
+  targets: Target[];
+  scenarios: ScenarioName[];
+  connectConcurrency: number;
+  payloadBytes: number;
+  logDir: string;
+}
+
+type Result = Record<string, unknown>;
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function parseOptions(): Options {
+  const flags = new Map<string, string>();
+  for (const arg of process.argv.slice(2)) {
+    const m = /^--([a-z-]+)=(.*)$/.exec(arg);
+    if (!m) {
+      throw new Error(
+        `unknown argument ${arg} (use --connections=N --seconds=S --targets=a,b --scenarios=x,y)`,
+      );
+    }
+    flags.set(m[1], m[2]);
+  }
+  const pick = (flag: string, env: string, def: string): string => flags.get(flag) ?? process.env[env] ?? def;
+  const list = (s: string): string[] =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0);
+
+  const targets = list(pick('targets', 'BENCH_TARGETS', TARGETS.join(',')));
+  for (const t of targets) {
+    if (!(TARGETS as readonly string[]).includes(t)) {
+      throw new Error(`unknown target ${t}; known: ${TARGETS.join(', ')}`);
+    }
+  }
+  const scenarios = list(pick('scenarios', 'BENCH_SCENARIOS', SCENARIO_NAMES.join(',')));
+  for (const s of scenarios) {
+    if (!(SCENARIO_NAMES as readonly string[]).includes(s)) {
+      throw new Error(`unknown scenario ${s}; known: ${SCENARIO_NAMES.join(', ')}`);
+    }
+  }
+  const num = (flag: string, env: string, def: number, min: number, max: number): number => {
+    const v = Number(pick(flag, env, String(def)));
+    if (!Number.isFinite(v) || v < min || v > max) {
+      throw new Error(`${env} must be a number in [${min}, ${max}]`);
+    }
+    return v;
+  };
+  return {
+    connections: Math.floor(num('connections', 'BENCH_CONNECTIONS', 10_000, 1, 18_000)),
+    seconds: num('seconds', 'BENCH_SECONDS', 10, 1, 120),
+    targets: targets as Target[],
+    scenarios: scenarios as ScenarioName[],
+    connectConcurrency: Math.floor(num('connect-concurrency', 'BENCH_CONNECT_CONCURRENCY', 256, 1, 5000)),
+    payloadBytes: Math.floor(num('payload-bytes', 'BENCH_PAYLOAD_BYTES', 0, 0, 60_000)),
+    logDir: pick('log-dir', 'BENCH_LOG_DIR', path.join(ROOT, 'dist-bench', 'logs')),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function healthStatus(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/health', agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+/** Children we started, so an interrupted run can stop exactly those (by PID). */
+const running = new Set<ChildProcess>();
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve();
+      return;
+    }
+    child.once('exit', () => resolve());
+  });
+}
+
+interface StartedServer {
+  child: ChildProcess;
+  port: number;
+  logFile: string;
+}
+
+async function startServer(target: Target, scenario: ScenarioName, opts: Options): Promise<StartedServer> {
+  const port = await freePort();
+  const script =
+    target === 'gateway'
+      ? path.join(ROOT, 'dist', 'main.js')
+      : path.join(ROOT, 'dist-bench', 'bench', 'baseline-server.js');
+  if (!fs.existsSync(script)) {
+    throw new Error(`${path.relative(ROOT, script)} does not exist (build first: npm run bench builds both)`);
+  }
+  fs.mkdirSync(opts.logDir, { recursive: true });
+  const logFile = path.join(opts.logDir, `${target}-${scenario}.log`);
+  const fd = fs.openSync(logFile, 'w');
+  log(`starting ${target} on port ${port}…`);
+  const child = spawn(process.execPath, [script], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SSE_MAX_CONNECTIONS: '25000',
+      SSE_MAX_CONNECTIONS_PER_USER: '10',
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  fs.closeSync(fd);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+
+  const started = performance.now();
+  while (performance.now() - started < 30_000) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `${target} exited (${child.exitCode ?? child.signalCode}) before answering /health; see ${logFile}`,
+      );
+    }
+    if ((await healthStatus(port)) === 200) {
+      log(
+        `${target} is up (pid ${child.pid}, /health 200 after ${Math.round(performance.now() - started)} ms)`,
+      );
+      return { child, port, logFile };
+    }
+    await sleep(100);
+  }
+  await stopServer(child);
+  throw new Error(`${target} did not answer /health with 200 within 30 s; see ${logFile}`);
+}
+
+async function stopServer(child: ChildProcess): Promise<{ exit: number | string | null; stop_ms: number }> {
+  const t = performance.now();
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const done = exited(child);
+    await Promise.race([done, sleep(10_000)]);
+    if (child.exitCode === null && child.signalCode === null) {
+      log(`pid ${child.pid} did not exit 10 s after SIGTERM; sending SIGKILL`);
+      child.kill('SIGKILL');
+      await done;
+    }
+  }
+  return { exit: child.exitCode ?? child.signalCode, stop_ms: Math.round(performance.now() - t) };
+}
+
+function runLoadgen(args: LoadgenArgs): Promise<Result> {
+  return new Promise((resolve) => {
+    const script = path.join(__dirname, 'loadgen.js');
+    const child = spawn(process.execPath, ['--max-old-space-size=4096', script, JSON.stringify(args)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    running.add(child);
+    let out = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (s: string) => {
+      out += s;
+    });
+    // connect (≤180 s) + settle + publish + drain (≤10 s) + tail (≤10 s), with margin
+    const limitMs = (240 + args.seconds + args.tailSeconds) * 1000;
+    const killer = setTimeout(() => {
+      log(`load generator still running after ${limitMs / 1000} s; killing pid ${child.pid}`);
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(killer);
+      running.delete(child);
+      const line = out
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('{'))
+        .pop();
+      if (line !== undefined) {
+        try {
+          resolve(JSON.parse(line) as Result);
+          return;
+        } catch {
+          // fall through to the error result
+        }
+      }
+      resolve({ error: `load generator exited (${code ?? signal}) without a result` });
+    });
+  });
+}
+
+async function runOne(target: Target, scenario: ScenarioName, opts: Options): Promise<Result> {
+  let server: StartedServer;
+  try {
+    server = await startServer(target, scenario, opts);
+  } catch (err) {
+    return { scenario, target, error: err instanceof Error ? err.message : String(err) };
+  }
+  const connections = scenario === 'latency-250' ? Math.min(250, opts.connections) : opts.connections;
+  log(`scenario ${scenario}: connecting ${connections}…`);
+  let result: Result;
+  try {
+    result = await runLoadgen({
+      scenario,
+      target,
+      host: '127.0.0.1',
+      port: server.port,
+      serverPid: server.child.pid ?? 0,
+      connections: opts.connections,
+      seconds: opts.seconds,
+      tailSeconds: 10,
+      connectConcurrency: opts.connectConcurrency,
+      payloadBytes: opts.payloadBytes,
+    });
+  } finally {
+    const alive = server.child.exitCode === null && server.child.signalCode === null;
+    const stop = await stopServer(server.child);
+    log(`${target} stopped (exit ${String(stop.exit)} after ${stop.stop_ms} ms)`);
+    result ??= {};
+    result = {
+      scenario,
+      target,
+      ...result,
+      server_alive_at_end: alive,
+      server_exit: stop.exit,
+      server_stop_ms: stop.stop_ms,
+      server_log: path.relative(ROOT, server.logFile),
+    };
+  }
+  return result;
+}
+
+function fmt(v: unknown, digits = 0): string {
+  if (typeof v !== 'number') {
+    return '-';
+  }
+  return v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function summary(results: Result[]): void {
+  const header = [
+    'scenario',
+    'target',
+    'conns',
+    'connect s',
+    'events/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'lost',
+    'dup',
+    'reord',
+    'kB/conn',
+    'srv cpu%',
+    'gen cpu%',
+  ];
+  const rows = results.map((r) => {
+    if (typeof r.error === 'string') {
+      return [String(r.scenario), String(r.target), `error: ${r.error}`];
+    }
+    const lat = (r.latency_ms ?? {}) as Record<string, unknown>;
+    const conn = (r.connect_ms ?? {}) as Record<string, unknown>;
+    return [
+      String(r.scenario),
+      String(r.target),
+      `${fmt(r.connections_open)}/${fmt(r.connections)}`,
+      typeof conn.total === 'number' ? fmt(conn.total / 1000, 2) : '-',
+      fmt(r.events_per_s),
+      fmt(lat.p50, 2),
+      fmt(lat.p99, 2),
+      fmt(lat.max, 1),
+      fmt(r.lost),
+      fmt(r.duplicates),
+      fmt(r.reordered),
+      fmt(r.server_rss_kb_per_conn, 1),
+      fmt(r.server_cpu_pct),
+      fmt(r.loadgen_cpu_pct),
+    ];
+  });
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r.length > 3 ? r[i].length : 0))),
+  );
+  const line = (cells: string[]): string =>
+    cells.length <= 3
+      ? cells.join('  ')
+      : cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  log('summary (events/s = deliveries per second while publishing; latency = publish -> receive)');
+  process.stderr.write(`${line(header)}\n`);
+  for (const r of rows) {
+    process.stderr.write(`${line(r)}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions();
+  log(
+    `targets ${opts.targets.join(', ')}; scenarios ${opts.scenarios.join(', ')}; ` +
+      `${opts.connections} connections, ${opts.seconds} s publishing per scenario`,
+  );
+  const results: Result[] = [];
+  for (const scenario of opts.scenarios) {
+    for (const target of opts.targets) {
+      const result = await runOne(target, scenario, opts);
+      results.push(result);
+      process.stdout.write(JSON.stringify(result) + '\n');
+      const cpu = result.loadgen_cpu_pct;
+      if (typeof cpu === 'number' && cpu >= 90) {
+        log(`warning: the load generator used ${cpu}% CPU: it may have been the bottleneck for ${target}`);
+      }
+    }
+  }
+  summary(results);
+  if (results.some((r) => typeof r.error === 'string')) {
+    process.exitCode = 1;
+  }
+}
+
+function interrupt(signal: NodeJS.Signals): void {
+  log(`${signal}: stopping the processes this run started`);
+  for (const child of running) {
+    child.kill('SIGKILL');
+  }
+  process.exit(130);
+}
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', interrupt);
+
+main().catch((err: unknown) => {
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  for (const child of running) {
+    child.kill('SIGKILL');
+  }
+  process.exit(1);
+});

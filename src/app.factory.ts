@@ -1,0 +1,30 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+
+/** Builds the configured application, not yet listening: used by main.ts and by the e2e tests. */
+export async function createApp(env: Record<string, string | undefined> = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('SSE gateway')
+      .setDescription(
+        'Pushes live events to browsers over Server-Sent Events. Every stream sends `retry:` first, ' +
+          'an `id:` on every event, keep-alive comments, and resumes after `Last-Event-ID`.',
+      )
+      .setVersion('0.1.0')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

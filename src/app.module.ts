@@ -1,0 +1,47 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { BroadcasterModule } from './broadcaster/broadcaster.module';
+import { BusModule } from './bus/bus.module';
+import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
+import { HttpBodyModule } from './common/http/http-body.module';
+import { ConfigModule } from './config/config.module';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+import { HeartbeatModule } from './heartbeat/heartbeat.module';
+import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { SseModule } from './sse/sse.module';
+
+@Module({})
+export class AppModule {
+  /** The whole application; `env` overrides process.env (tests start apps with their own). */
+  static forRoot(env: Record<string, string | undefined> = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(env),
+        LoggingModule,
+        HttpBodyModule,
+        MetricsModule,
+        BusModule,
+        SseModule,
+        HealthModule,
+        HeartbeatModule,
+        EventsModule,
+        BroadcasterModule,
+      ],
+      providers: [
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+            validateCustomDecorators: true,
+          }),
+        },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,2 @@
+/** Topic of the messages broadcast to every client of GET /events. */
+export const BROADCAST_TOPIC = 'broadcast';

@@ -1,0 +1,60 @@
+import { Controller, Get, Header, Param, Post, Query, Sse } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Observable } from 'rxjs';
+import { MessageBody } from '../common/http/message-body.decorator';
+import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
+import { LastEventId } from '../sse/last-event-id.decorator';
+import { SseEvent } from '../sse/sse-event';
+import { SseRoute } from '../sse/sse-route.decorator';
+import { SseQueryDto } from '../sse/sse-query.dto';
+import { BroadcasterService } from './broadcaster.service';
+import { BroadcastParamDto } from './dto/broadcast-param.dto';
+
+@ApiTags('broadcaster')
+@Controller('events')
+export class BroadcasterController {
+  constructor(private readonly broadcaster: BroadcasterService) {}
+
+  @Sse()
+  @SseRoute({ stream: 'broadcast', keepAlive: { comment: 'ping', intervalSetting: 'BROADCAST_PING_MS' } })
+  @ApiOperation({ summary: 'Every broadcast, after a first `data: connected` event' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'text/event-stream: `data: connected`, then `id:` + `data: <message>` events',
+  })
+  stream(@Query() _query: SseQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
+    return this.broadcaster.stream(lastEventId);
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Broadcast a message to every client (the documented way)' })
+  @ApiConsumes('text/plain', 'application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({
+    type: PublishMessageDto,
+    description: 'The raw text body is the message; JSON takes {"message"}',
+  })
+  @ApiCreatedResponse({ type: PublishedMessageDto })
+  publish(@MessageBody() body: PublishMessageDto): Promise<PublishedMessageDto> {
+    return this.broadcaster.broadcast(body.message);
+  }
+
+  @Get(':msg')
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @ApiOperation({
+    summary: 'Broadcast the path segment (as the reference tutorial does); answers "msg sent"',
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: '`msg sent`', type: String })
+  async broadcastByGet(@Param() params: BroadcastParamDto): Promise<string> {
+    await this.broadcaster.broadcast(params.msg);
+    return 'msg sent';
+  }
+}

@@ -1,0 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { concat, Observable, of } from 'rxjs';
+import { MESSAGE_BUS } from '../bus/bus.constants';
+import { MessageBus } from '../bus/message-bus.interface';
+import { SseEvent } from '../sse/sse-event';
+import { TopicEventStream } from '../sse/topic-event-stream';
+import { BROADCAST_TOPIC } from './broadcaster.constants';
+
+/** One stream that every client gets: each broadcast goes to all of them. */
+@Injectable()
+export class BroadcasterService {
+  private readonly streams: TopicEventStream;
+
+  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
+    this.streams = new TopicEventStream(bus, BROADCAST_TOPIC, (record) => ({ data: record.value }));
+  }
+
+  /**
+   * `data: connected` first, then every broadcast. The greeting carries the client's position (the
+   * resume point, or the newest broadcast), so a reconnect resumes right after what it saw.
+   */
+  stream(lastEventId?: string): Observable<SseEvent> {
+    const after = lastEventId ?? this.streams.head();
+    return concat(of(new SseEvent(after, 'connected')), this.streams.open({ lastEventId: after }));
+  }
+
+  async broadcast(message: string): Promise<{ id: string }> {
+    const record = await this.bus.publish(BROADCAST_TOPIC, null, message);
+    return { id: record.position };
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { concat, defer, from, Observable, of } from 'rxjs';
+import { LocalFanout } from './local-fanout';
+import { BusDelivery, BusHealth, BusRecord, MessageBus, SubscribeOptions } from './message-bus.interface';
+import { TopicLog } from './topic-log';
+
+/**
+ * The embedded bus: every topic is a bounded in-memory log, and publishing hands the record to
+ * this process's streams. Nothing leaves the process, so it serves one instance only.
+ */
+@Injectable()
+export class InMemoryMessageBus implements MessageBus {
+  private readonly logs = new Map<string, TopicLog>();
+  private readonly fanout = new LocalFanout();
+  /** Distinguishes positions of this run from those a client kept from an earlier one. */
+  private readonly epoch = Date.now().toString(36);
+
+  constructor(private readonly historySize: number) {}
+
+  publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+    const record = this.log(topic).append(key, value);
+    this.fanout.dispatch(record);
+    return Promise.resolve(record);
+  }
+
+  subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
+    const { key, after } = options;
+    if (after === undefined) {
+      return this.fanout.live(topic, key);
+    }
+    // Replay and live subscription happen in one synchronous step, so no record published in
+    // between can be missed or delivered twice.
+    return defer(() => {
+      const { records, complete, resumeAfter } = this.log(topic).readAfter(after, key);
+      const gap: BusDelivery[] = complete ? [] : [{ gap: true, requested: after, resumeAfter }];
+      return concat(of(...gap), from(records), this.fanout.live(topic, key));
+    });
+  }
+
+  head(topic: string): string {
+    return this.log(topic).head();
+  }
+
+  health(): BusHealth {
+    return { up: true, details: { kind: 'memory', topics: this.logs.size } };
+  }
+
+  /** Live subscriptions held: for leak checks. */
+  subscriptionCount(): number {
+    return this.fanout.subscriptionCount();
+  }
+
+  private log(topic: string): TopicLog {
+    let log = this.logs.get(topic);
+    if (!log) {
+      log = new TopicLog(topic, this.epoch, this.historySize);
+      this.logs.set(topic, log);
+    }
+    return log;
+  }
+}

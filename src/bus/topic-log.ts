@@ -1,0 +1,74 @@
+import { BusRecord } from './message-bus.interface';
+
+/**
+ * A bounded, append-only log of one topic: the in-memory stand-in for a Kafka partition. Offsets
+ * increase from 1 (0 is "before the first record"); positions are `<epoch>-<offset>`, so that an id
+ * from an earlier run of the process is recognised as foreign rather than mistaken for one of this
+ * run.
+ */
+export class TopicLog {
+  private readonly ring: (BusRecord | undefined)[];
+  private nextOffset = 1;
+
+  constructor(
+    readonly topic: string,
+    private readonly epoch: string,
+    private readonly capacity: number,
+  ) {
+    this.ring = new Array<BusRecord | undefined>(capacity);
+  }
+
+  append(key: string | null, value: string): BusRecord {
+    const offset = this.nextOffset++;
+    const record: BusRecord = {
+      topic: this.topic,
+      key,
+      value,
+      position: this.positionOf(offset),
+      timestamp: Date.now(),
+    };
+    this.ring[offset % this.capacity] = record;
+    return record;
+  }
+
+  /** Position of the newest record (offset 0 before the first one). */
+  head(): string {
+    return this.positionOf(this.nextOffset - 1);
+  }
+
+  /**
+   * Retained records after `position`, optionally of one key. `complete` is false when records
+   * after that position were already dropped, or the position is not one of this log.
+   */
+  readAfter(
+    position: string,
+    key?: string,
+  ): { records: BusRecord[]; complete: boolean; resumeAfter: string } {
+    const oldest = Math.max(1, this.nextOffset - this.capacity);
+    const requested = this.offsetOf(position);
+    const known = requested !== undefined && requested < this.nextOffset;
+    const complete = known && requested >= oldest - 1;
+    const from = complete ? requested + 1 : oldest;
+    const records: BusRecord[] = [];
+    for (let offset = from; offset < this.nextOffset; offset++) {
+      const record = this.ring[offset % this.capacity]!;
+      if (key === undefined || record.key === key) {
+        records.push(record);
+      }
+    }
+    return { records, complete, resumeAfter: this.positionOf(from - 1) };
+  }
+
+  private positionOf(offset: number): string {
+    return `${this.epoch}-${offset}`;
+  }
+
+  private offsetOf(position: string): number | undefined {
+    const separator = position.lastIndexOf('-');
+    if (separator <= 0 || position.slice(0, separator) !== this.epoch) {
+      return undefined;
+    }
+    const digits = position.slice(separator + 1);
+    return /^(0|[1-9]\d{0,15})$/.test(digits) ? Number(digits) : undefined;
+  }
+}

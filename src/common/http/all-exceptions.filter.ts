@@ -1,0 +1,101 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  requestId?: string;
+}
+
+/** Errors from libraries (body-parser) that carry a client-facing 4xx status. */
+interface ExposedHttpError {
+  status: number;
+  expose: true;
+  message: string;
+}
+
+const isExposedHttpError = (error: unknown): error is ExposedHttpError => {
+  if (!(error instanceof Error)) {
+    return false;
+  }
+  const { expose, status } = error as Error & Partial<ExposedHttpError>;
+  return expose === true && typeof status === 'number' && status >= 400 && status < 500;
+};
+
+/**
+ * The one place errors become HTTP answers: domain errors get their status, client errors keep
+ * theirs, and anything else is a logged 500 that shows the request id and never a stack trace.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const context = host.switchToHttp();
+    const request = context.getRequest<Request & { id?: string }>();
+    const response = context.getResponse<Response>();
+    const requestId = request.id === undefined ? undefined : String(request.id);
+
+    if (response.headersSent) {
+      // A stream that already started cannot get a status any more; end it.
+      this.logger.error(`Error after the response started (request ${requestId})`, describe(exception));
+      response.end();
+      return;
+    }
+
+    const { status, message, headers } = this.classify(exception);
+    if (status >= 500 && !(exception instanceof HttpException)) {
+      this.logger.error(`Unhandled error (request ${requestId})`, describe(exception));
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      response.setHeader(name, value);
+    }
+    const body: ErrorBody = {
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message,
+      requestId,
+    };
+    response.status(status).json(body);
+  }
+
+  private classify(exception: unknown): {
+    status: number;
+    message: string | string[];
+    headers: Record<string, string>;
+  } {
+    if (exception instanceof HttpException) {
+      const answer = exception.getResponse();
+      const message =
+        typeof answer === 'object' && answer !== null && 'message' in answer
+          ? (answer as { message: string | string[] }).message
+          : exception.message;
+      return { status: exception.getStatus(), message, headers: {} };
+    }
+    if (exception instanceof ConnectionLimitError || exception instanceof ServerDrainingError) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        message: exception.message,
+        headers: { 'Retry-After': '5' },
+      };
+    }
+    if (exception instanceof UserConnectionLimitError) {
+      return {
+        status: HttpStatus.TOO_MANY_REQUESTS,
+        message: exception.message,
+        headers: { 'Retry-After': '5' },
+      };
+    }
+    if (isExposedHttpError(exception)) {
+      return { status: exception.status, message: exception.message, headers: {} };
+    }
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };
+  }
+}
+
+function describe(exception: unknown): string {
+  return exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
+}

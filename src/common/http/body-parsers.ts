@@ -1,0 +1,17 @@
+import { json, RequestHandler, text } from 'express';
+
+/**
+ * Bodies are parsed here instead of by Nest's defaults: a form body (what `curl -d` sends) is kept
+ * as raw text, since publishes take the body itself as the message, byte for byte; parsing it as
+ * a form would turn "+" into spaces and split at "&". JSON stays JSON. Larger bodies get 413.
+ */
+export function bodyParsers(limitBytes: number): RequestHandler[] {
+  return [
+    json({ limit: limitBytes }),
+    text({
+      limit: limitBytes,
+      type: ['text/*', 'application/x-www-form-urlencoded'],
+      defaultCharset: 'utf-8',
+    }),
+  ];
+}

@@ -1,0 +1,21 @@
+import { createParamDecorator, ExecutionContext, UnsupportedMediaTypeException } from '@nestjs/common';
+import { Request } from 'express';
+
+/**
+ * The body of a publish, as an object for the DTO: a text body (text/plain, or the raw form body
+ * `curl -d` sends) is the message itself, byte for byte; a JSON body is taken as it is.
+ * Validated like any body when the global ValidationPipe validates custom decorators.
+ */
+export const MessageBody = createParamDecorator((_: unknown, context: ExecutionContext): unknown => {
+  const request = context.switchToHttp().getRequest<Request>();
+  const body: unknown = request.body;
+  if (typeof body === 'string') {
+    return { message: body };
+  }
+  if (body === undefined && Number(request.headers['content-length'] ?? 0) > 0) {
+    throw new UnsupportedMediaTypeException(
+      `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted; send text/plain, application/x-www-form-urlencoded or application/json`,
+    );
+  }
+  return body ?? {};
+});

@@ -1,0 +1,52 @@
+import { Controller, Post, Query, Sse } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Observable } from 'rxjs';
+import { MessageBody } from '../common/http/message-body.decorator';
+import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
+import { LastEventId } from '../sse/last-event-id.decorator';
+import { SseEvent } from '../sse/sse-event';
+import { SseRoute } from '../sse/sse-route.decorator';
+import { UserQueryDto, UserStreamQueryDto } from './dto/user-query.dto';
+import { EventsService } from './events.service';
+
+@ApiTags('v2: per-user messages')
+@Controller('v2')
+export class EventsController {
+  constructor(private readonly events: EventsService) {}
+
+  @Sse('sse')
+  @SseRoute({
+    stream: 'v2',
+    userQuery: 'username',
+    keepAlive: { comment: 'keep-alive-text', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
+  })
+  @ApiOperation({ summary: "A user's messages as Server-Sent Events; resumes after Last-Event-ID" })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'text/event-stream of `id:` + `data: <message>` events' })
+  stream(@Query() query: UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
+    return this.events.stream(query.username, lastEventId);
+  }
+
+  @Post('message')
+  @ApiOperation({ summary: 'Send a message to every open stream of a user' })
+  @ApiConsumes('text/plain', 'application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({
+    type: PublishMessageDto,
+    description: 'The raw text body is the message; JSON takes {"message"}',
+  })
+  @ApiCreatedResponse({ type: PublishedMessageDto })
+  publish(
+    @Query() query: UserQueryDto,
+    @MessageBody() body: PublishMessageDto,
+  ): Promise<PublishedMessageDto> {
+    return this.events.publish(query.username, body.message);
+  }
+}

@@ -1,0 +1,26 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { MESSAGE_BUS } from '../bus/bus.constants';
+import { MessageBus } from '../bus/message-bus.interface';
+import { SseEvent } from '../sse/sse-event';
+import { TopicEventStream } from '../sse/topic-event-stream';
+import { USER_MESSAGES_TOPIC } from './events.constants';
+
+/** Per-user messages: published to one user, delivered to every open stream of that user only. */
+@Injectable()
+export class EventsService {
+  private readonly streams: TopicEventStream;
+
+  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
+    this.streams = new TopicEventStream(bus, USER_MESSAGES_TOPIC, (record) => ({ data: record.value }));
+  }
+
+  stream(username: string, lastEventId?: string): Observable<SseEvent> {
+    return this.streams.open({ key: username, lastEventId });
+  }
+
+  async publish(username: string, message: string): Promise<{ id: string }> {
+    const record = await this.bus.publish(USER_MESSAGES_TOPIC, username, message);
+    return { id: record.position };
+  }
+}

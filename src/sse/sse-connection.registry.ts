@@ -1,0 +1,119 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { ServerResponse } from 'node:http';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { FlushScheduler } from './flush-scheduler';
+import { SseConnection, SseConnectionHooks } from './sse-connection';
+import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from './sse.errors';
+import { SseMetrics } from './sse.metrics';
+
+/**
+ * Every open stream of this process: enforces the global and per-user caps, counts streams for
+ * metrics, and ends them all, with a retry hint, when the process shuts down.
+ */
+@Injectable()
+export class SseConnectionRegistry implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(SseConnectionRegistry.name);
+  private readonly connections = new Map<SseConnection, () => void>();
+  private readonly perUser = new Map<string, number>();
+  private readonly scheduler = new FlushScheduler();
+  private draining = false;
+  private readonly hooks: SseConnectionHooks = {
+    onSlowReader: (connection) => {
+      this.metrics.add(this.metrics.slowReaders, connection.options.stream, 1);
+      this.logger.warn(
+        `Disconnected a slow reader on ${connection.options.stream}: more than ${connection.options.maxBufferBytes} bytes waited for it`,
+      );
+    },
+    onEventsSent: (connection, count) =>
+      this.metrics.add(this.metrics.eventsSent, connection.options.stream, count),
+  };
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: SseMetrics,
+  ) {}
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Users with at least one open stream: for leak checks. */
+  get usersConnected(): number {
+    return this.perUser.size;
+  }
+
+  /**
+   * Admits a stream, or throws the error that says why not. `onFinish` is called when the server
+   * ends the stream itself (shutdown), so its owner can end the response.
+   */
+  open(
+    response: ServerResponse,
+    stream: string,
+    user: string | undefined,
+    onFinish: () => void,
+  ): SseConnection {
+    const refuse = (error: Error): never => {
+      this.metrics.add(this.metrics.rejected, stream, 1);
+      throw error;
+    };
+    if (this.draining) {
+      refuse(new ServerDrainingError());
+    }
+    if (this.connections.size >= this.config.SSE_MAX_CONNECTIONS) {
+      refuse(new ConnectionLimitError(this.config.SSE_MAX_CONNECTIONS));
+    }
+    const userKey = user === undefined ? undefined : `${stream}\u0000${user}`;
+    const userCount = userKey === undefined ? 0 : (this.perUser.get(userKey) ?? 0);
+    if (userKey !== undefined && userCount >= this.config.SSE_MAX_CONNECTIONS_PER_USER) {
+      refuse(new UserConnectionLimitError(this.config.SSE_MAX_CONNECTIONS_PER_USER));
+    }
+    const connection = new SseConnection(
+      response,
+      {
+        stream,
+        user: userKey,
+        maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
+        retryMs: this.config.SSE_RETRY_MS,
+      },
+      this.scheduler,
+      this.hooks,
+    );
+    this.connections.set(connection, onFinish);
+    if (userKey !== undefined) {
+      this.perUser.set(userKey, userCount + 1);
+    }
+    this.metrics.add(this.metrics.open, stream, 1);
+    return connection;
+  }
+
+  /** Forgets a stream and everything counted for it. Safe to call more than once. */
+  close(connection: SseConnection): void {
+    if (!this.connections.delete(connection)) {
+      return;
+    }
+    connection.release();
+    this.metrics.add(this.metrics.open, connection.options.stream, -1);
+    const userKey = connection.options.user;
+    if (userKey !== undefined) {
+      const left = (this.perUser.get(userKey) ?? 1) - 1;
+      if (left > 0) {
+        this.perUser.set(userKey, left);
+      } else {
+        this.perUser.delete(userKey);
+      }
+    }
+  }
+
+  /** On shutdown: refuse new streams, end open ones with a retry hint so clients go elsewhere. */
+  beforeApplicationShutdown(): void {
+    this.draining = true;
+    const open = [...this.connections];
+    for (const [connection, onFinish] of open) {
+      connection.finish('server shutting down, reconnect');
+      onFinish();
+    }
+    if (open.length > 0) {
+      this.logger.log(`Ended ${open.length} open stream(s) for shutdown`);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The text/event-stream wire format. Values are split at every line break a browser recognises
+ * (CRLF, LF, CR), so no value can end a line early and start a field of its own: a message with
+ * "\nid: 9" in it stays data.
+ */
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/** Field values that must fit on one line: event types and ids. */
+export function assertSingleLine(field: string, value: string): void {
+  if (/[\r\n\0]/.test(value)) {
+    throw new Error(`SSE ${field} must not contain CR, LF or NUL: ${JSON.stringify(value)}`);
+  }
+}
+
+export interface SseFields {
+  readonly id: string;
+  readonly data: string;
+  readonly type?: string;
+}
+
+export function encodeEvent({ id, data, type }: SseFields): Buffer {
+  assertSingleLine('id', id);
+  let text = '';
+  if (type !== undefined) {
+    assertSingleLine('event type', type);
+    text += `event: ${type}\n`;
+  }
+  text += `id: ${id}\n`;
+  for (const line of data.split(LINE_BREAK)) {
+    text += `data: ${line}\n`;
+  }
+  return Buffer.from(`${text}\n`, 'utf8');
+}
+
+export function encodeComment(comment: string): Buffer {
+  const lines = comment.split(LINE_BREAK).map((line) => `: ${line}\n`);
+  return Buffer.from(`${lines.join('')}\n`, 'utf8');
+}
+
+export function encodeRetry(milliseconds: number): Buffer {
+  if (!Number.isInteger(milliseconds) || milliseconds < 0) {
+    throw new Error(`SSE retry must be a non-negative integer, got ${milliseconds}`);
+  }
+  return Buffer.from(`retry: ${milliseconds}\n\n`, 'latin1');
+}
+
+/** One HTTP/1.1 chunk carrying `payload`: what a chunked response writes for it. */
+export function toHttpChunk(payload: Buffer): Buffer {
+  const head = Buffer.from(`${payload.length.toString(16)}\r\n`, 'latin1');
+  return Buffer.concat([head, payload, CRLF], head.length + payload.length + 2);
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');

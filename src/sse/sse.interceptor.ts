@@ -1,0 +1,129 @@
+import {
+  CallHandler,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  MessageEvent,
+  NestInterceptor,
+} from '@nestjs/common';
+import { SSE_METADATA } from '@nestjs/common/constants';
+import { Reflector } from '@nestjs/core';
+import { Request, Response } from 'express';
+import { Observable } from 'rxjs';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { KeepAliveScheduler } from './keep-alive.scheduler';
+import { SseConnection } from './sse-connection';
+import { SseConnectionRegistry } from './sse-connection.registry';
+import { SseEvent } from './sse-event';
+import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse-route.decorator';
+
+/**
+ * Extends Nest's `@Sse()` with what its own writer lacks: connection caps answered with a status
+ * (503 / 429) before any byte of the stream, a `retry:` hint, keep-alive comments, a bounded
+ * buffer per connection, frames encoded once per event and coalesced into one write per turn,
+ * and an orderly end on shutdown.
+ *
+ * Nest still routes the request, runs guards and pipes (so a bad query is a 400 before the stream
+ * starts) and commits the response headers; from then on frames are written by SseConnection.
+ */
+@Injectable()
+export class SseInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(SseInterceptor.name);
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly registry: SseConnectionRegistry,
+    private readonly keepAlive: KeepAliveScheduler,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const handler = context.getHandler();
+    if (context.getType() !== 'http' || !this.reflector.get<boolean | undefined>(SSE_METADATA, handler)) {
+      return next.handle();
+    }
+    const route = this.reflector.get<SseRouteOptions | undefined>(SSE_ROUTE_OPTIONS, handler);
+    if (!route) {
+      throw new Error(`@Sse() handler ${context.getClass().name}.${handler.name} needs @SseRoute()`);
+    }
+    const request = context.switchToHttp().getRequest<Request>();
+    const response = context.switchToHttp().getResponse<Response>();
+    return this.serve(route, request, response, next);
+  }
+
+  private serve(route: SseRouteOptions, request: Request, response: Response, next: CallHandler) {
+    return new Observable<MessageEvent>((nest) => {
+      const user = route.userQuery === undefined ? undefined : request.query[route.userQuery];
+      let connection: SseConnection;
+      try {
+        // A user name that fails validation is refused by the pipes right after this; counting
+        // it for that moment is harmless, and it is released with the refusal.
+        connection = this.registry.open(
+          response,
+          route.stream,
+          typeof user === 'string' ? user : undefined,
+          () => nest.complete(),
+        );
+      } catch (error) {
+        nest.error(error);
+        return;
+      }
+      let headersOut = false;
+      let stopKeepAlive: (() => void) | undefined;
+      const events = next.handle().subscribe({
+        next: (event) => {
+          if (event instanceof SseEvent) {
+            connection.send(event);
+          } else {
+            nest.error(
+              new TypeError(`SSE handlers of ${route.stream} must emit SseEvent, got ${typeof event}`),
+            );
+          }
+        },
+        error: (error: unknown) => {
+          if (!headersOut) {
+            nest.error(error); // a 4xx/5xx from the exception filters, no stream yet
+            return;
+          }
+          this.logger.error(
+            `Stream ${route.stream} failed`,
+            error instanceof Error ? error.stack : String(error),
+          );
+          connection.finish('stream failed, reconnect');
+          nest.complete();
+        },
+        complete: () => {
+          connection.finish('stream ended');
+          nest.complete();
+        },
+      });
+      // Pipes and the handler settle within microtasks, which run before this timer: a refusal
+      // has been answered by then. Otherwise one comment, emitted through Nest's own writer,
+      // makes it commit the headers now; the frames that follow bypass it.
+      const start = setTimeout(() => {
+        if (!connection.isOpen) {
+          return;
+        }
+        nest.next({ comment: 'stream open' } as MessageEvent);
+        if (!response.headersSent) {
+          nest.error(new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'));
+          return;
+        }
+        headersOut = true;
+        connection.start();
+        stopKeepAlive = this.keepAlive.register(
+          connection,
+          this.config[route.keepAlive.intervalSetting],
+          route.keepAlive.comment,
+        );
+      }, 0);
+      return () => {
+        clearTimeout(start);
+        events.unsubscribe();
+        stopKeepAlive?.();
+        this.registry.close(connection);
+      };
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { map, Observable } from 'rxjs';
+import { BusDelivery, BusGap, BusRecord, isBusGap, MessageBus } from '../bus/message-bus.interface';
+import { SseEvent } from './sse-event';
+
+/** Event type of the notice sent when a resume point is older than the retained history. */
+export const HISTORY_GAP_EVENT = 'history-gap';
+
+/**
+ * The streams of one topic. Each record becomes one SseEvent, shared by every connection it goes
+ * to, so it is encoded once however many streams carry it. Its id is the record's position, so
+ * Last-Event-ID resumes right after it.
+ */
+export class TopicEventStream {
+  private readonly events = new WeakMap<BusRecord, SseEvent>();
+
+  constructor(
+    private readonly bus: MessageBus,
+    readonly topic: string,
+    private readonly toEvent: (record: BusRecord) => { data: string; type?: string },
+  ) {}
+
+  /** Live events (of one key), after a replay of what followed `lastEventId` when it is given. */
+  open(options: { key?: string; lastEventId?: string } = {}): Observable<SseEvent> {
+    return this.bus
+      .subscribe(this.topic, { key: options.key, after: options.lastEventId })
+      .pipe(map((delivery) => this.eventFor(delivery)));
+  }
+
+  /** Where a client that connects now starts: the topic's newest position. */
+  head(): string {
+    return this.bus.head(this.topic);
+  }
+
+  private eventFor(delivery: BusDelivery): SseEvent {
+    if (isBusGap(delivery)) {
+      return gapEvent(delivery);
+    }
+    let event = this.events.get(delivery);
+    if (!event) {
+      const { data, type } = this.toEvent(delivery);
+      event = new SseEvent(delivery.position, data, type);
+      this.events.set(delivery, event);
+    }
+    return event;
+  }
+}
+
+function gapEvent(gap: BusGap): SseEvent {
+  const data = JSON.stringify({
+    lastEventId: gap.requested,
+    resumedAfter: gap.resumeAfter,
+    message:
+      'Events after lastEventId are no longer retained; some were missed. The stream goes on from the oldest retained event.',
+  });
+  return new SseEvent(gap.resumeAfter, data, HISTORY_GAP_EVENT);
+}

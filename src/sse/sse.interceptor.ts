@@ -105,7 +105,7 @@ export class SseInterceptor implements NestInterceptor {
         if (!connection.isOpen) {
           return;
         }
-        nest.next({ comment: 'stream open' } as MessageEvent);
+        nest.next({ comment: 'stream open' });
         if (!response.headersSent) {
           nest.error(new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'));
           return;

@@ -13,7 +13,7 @@
  * message <seq> goes to user u<seq % N>, so every stream can check that each event is its own.
  */
 import * as http from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 import { readProcCpuMs, readProcMem, round } from './proc';
 
@@ -694,6 +694,8 @@ async function main(): Promise<void> {
       : `publishing as fast as the server absorbs (${plan.inFlight} POSTs in flight, ` +
           `≤${plan.window} undelivered) to ${openAtPublish} streams for ${args.seconds} s…`,
   );
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const cpuStart = process.cpuUsage();
   const serverCpuStart = readProcCpuMs(args.serverPid);
   publishStartMs = performance.now();
@@ -722,6 +724,7 @@ async function main(): Promise<void> {
   }
   const publishEndMs = performance.now();
   const cpuWindow = process.cpuUsage(cpuStart);
+  loopDelay.disable();
   const serverCpuEnd = readProcCpuMs(args.serverPid);
   const windowWallMs = publishEndMs - publishStartMs;
 
@@ -834,6 +837,10 @@ async function main(): Promise<void> {
         ? round(((serverCpuEnd - serverCpuStart) / windowWallMs) * 100, 1)
         : null,
     loadgen_cpu_pct: round(((cpuWindow.user + cpuWindow.system) / 1000 / windowWallMs) * 100, 1),
+    loadgen_loop_delay_ms: {
+      p99: round(loopDelay.percentile(99) / 1e6, 1),
+      max: round(loopDelay.max / 1e6, 1),
+    },
     publish_s: round(wallS, 2),
     tail_s: round(tailMs / 1000, 2),
     duration_s: round((performance.now() - startedAt) / 1000, 2),

@@ -34,8 +34,12 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 
-  await app.listen(config.PORT, config.HOST);
-  logger.log(`listening on http://${config.HOST}:${config.PORT} (docs at /docs)`);
+  if (config.HOST === undefined) {
+    await app.listen(config.PORT);
+  } else {
+    await app.listen(config.PORT, config.HOST);
+  }
+  logger.log(`listening on port ${config.PORT}${config.HOST ? ` of ${config.HOST}` : ''} (docs at /docs)`);
 }
 
 bootstrap().catch((error: unknown) => {

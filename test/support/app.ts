@@ -1,0 +1,38 @@
+import { INestApplication } from '@nestjs/common';
+import { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.factory';
+
+export interface RunningApp {
+  app: INestApplication;
+  baseUrl: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The real application, listening on a free loopback port. */
+export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+  const app = await createApp({ LOG_LEVEL: 'silent', SSE_RETRY_MS: '100', ...env });
+  await app.listen(0, '127.0.0.1');
+  const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
+  return { app, port, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** POSTs a text body (as `curl -d` would send it unless a content type is given). */
+export async function post(
+  url: string,
+  body: string,
+  contentType = 'application/x-www-form-urlencoded',
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -39,7 +39,8 @@ async function bootstrap(): Promise<void> {
   } else {
     await app.listen(config.PORT, config.HOST);
   }
-  logger.log(`listening on port ${config.PORT}${config.HOST ? ` of ${config.HOST}` : ''} (docs at /docs)`);
+  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  logger.log(`listening on ${url} (API docs at ${url}/docs)`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -74,7 +74,7 @@ describe('SSE framing and headers', () => {
     expect(answer.status).toBe(201);
     await waitUntil(() => received.length === 1, 'the EventSource got the message');
     expect(received[0].data).toBe(text);
-    expect(received[0].lastEventId).toBe((await answer.json()).id);
+    expect(received[0].lastEventId).toBe(((await answer.json()) as { id: string }).id);
     source.close();
   });
 });

@@ -13,6 +13,7 @@ import { MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseEvent } from '../sse/sse-event';
+import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { SseQueryDto } from '../sse/sse-query.dto';
 import { BroadcasterService } from './broadcaster.service';
@@ -26,10 +27,10 @@ export class BroadcasterController {
   @Sse()
   @SseRoute({ stream: 'broadcast', keepAlive: { comment: 'ping', intervalSetting: 'BROADCAST_PING_MS' } })
   @ApiOperation({ summary: 'Every broadcast, after a first `data: connected` event' })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({
-    description: 'text/event-stream: `data: connected`, then `id:` + `data: <message>` events',
-  })
+  @ApiSseStream(
+    '`data: connected`, then every broadcast; a `: ping` comment every 10 s',
+    'id: mwwj113o-0\ndata: connected\n\nid: mwwj113o-1\ndata: hello\n\n',
+  )
   stream(@Query() _query: SseQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
     return this.broadcaster.stream(lastEventId);
   }

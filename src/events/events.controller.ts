@@ -1,18 +1,11 @@
 import { Controller, Post, Query, Sse } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseEvent } from '../sse/sse-event';
+import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { UserQueryDto, UserStreamQueryDto } from './dto/user-query.dto';
 import { EventsService } from './events.service';
@@ -29,8 +22,7 @@ export class EventsController {
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
   })
   @ApiOperation({ summary: "A user's messages as Server-Sent Events; resumes after Last-Event-ID" })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'text/event-stream of `id:` + `data: <message>` events' })
+  @ApiSseStream('The messages sent to this user', 'id: mwwj113o-2\ndata: Howdy 🤠\n\n')
   stream(@Query() query: UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
     return this.events.stream(query.username, lastEventId);
   }

@@ -1,7 +1,8 @@
 import { Controller, Query, Sse } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { SseEvent } from '../sse/sse-event';
+import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { HeartbeatQueryDto } from './dto/heartbeat-query.dto';
 import { HeartbeatService } from './heartbeat.service';
@@ -18,8 +19,10 @@ export class HeartbeatController {
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'HEARTBEAT_KEEPALIVE_MS' },
   })
   @ApiOperation({ summary: '`data: hi!` every 15 s and `: keep-alive-text` every 3 s (both configurable)' })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'text/event-stream' })
+  @ApiSseStream(
+    '`data: hi!` every 15 s, `: keep-alive-text` every 3 s',
+    ': keep-alive-text\n\nid: 1795635805397\ndata: hi!\n\n',
+  )
   stream(@Query() _query: HeartbeatQueryDto): Observable<SseEvent> {
     return this.heartbeat.beats();
   }

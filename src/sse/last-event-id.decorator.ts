@@ -16,11 +16,7 @@ export const LastEventId = createParamDecorator(
     if (value === undefined || value === '') {
       return undefined;
     }
-    if (
-      typeof value !== 'string' ||
-      value.length > MAX_EVENT_ID_LENGTH ||
-      /\p{Cc}/u.test(value)
-    ) {
+    if (typeof value !== 'string' || value.length > MAX_EVENT_ID_LENGTH || /\p{Cc}/u.test(value)) {
       throw new BadRequestException(
         `Last-Event-ID (header or lastEventId query parameter) must be one string of at most ${MAX_EVENT_ID_LENGTH} printable characters`,
       );

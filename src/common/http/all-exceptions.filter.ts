@@ -1,13 +1,14 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { assignRequestId } from '../../logging/request-id';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
 
 interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
-  requestId?: string;
+  requestId: string;
 }
 
 /** Errors from libraries (body-parser) that carry a client-facing 4xx status. */
@@ -37,7 +38,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const context = host.switchToHttp();
     const request = context.getRequest<Request & { id?: string }>();
     const response = context.getResponse<Response>();
-    const requestId = request.id === undefined ? undefined : String(request.id);
+    // Errors raised before the request logger ran (a broken URL escape) get their id here.
+    const requestId = request.id === undefined ? assignRequestId(request, response) : String(request.id);
 
     if (response.headersSent) {
       // A stream that already started cannot get a status any more; end it.

@@ -1,0 +1,76 @@
+import { post, RunningApp, startApp } from './support/app';
+import { SseReader } from './support/sse-reader';
+
+describe('interfaces people expect', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp();
+  });
+  afterAll(() => running.close());
+
+  it('serves Swagger UI at /docs and an OpenAPI document covering every route at /docs-json', async () => {
+    const ui = await fetch(`${running.baseUrl}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger-ui');
+
+    const document = (await (await fetch(`${running.baseUrl}/docs-json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+      >;
+    };
+    const routes = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(routes.sort()).toEqual(
+      [
+        'GET /v1/sse',
+        'GET /v2/sse',
+        'POST /v2/message',
+        'GET /events',
+        'POST /events',
+        'GET /events/{msg}',
+        'GET /health',
+        'GET /health/ready',
+        'GET /metrics',
+      ].sort(),
+    );
+    expect(Object.keys(document.paths['/v2/sse'].get.responses['200'].content ?? {})).toContain(
+      'text/event-stream',
+    );
+  });
+
+  it('reports liveness and readiness', async () => {
+    const live = await fetch(`${running.baseUrl}/health`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${running.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ok',
+      info: { bus: { status: 'up', kind: 'memory' } },
+    });
+  });
+
+  it('exposes Prometheus metrics: open streams, events sent, slow readers, rejections', async () => {
+    const reader = await SseReader.open(`${running.baseUrl}/v2/sse?username=metered`);
+    await post(`${running.baseUrl}/v2/message?username=metered`, 'counted');
+    await reader.waitForEvents(1);
+    const metrics = await (await fetch(`${running.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/sse_open_connections\{stream="v2"\} 1\n/);
+    expect(metrics).toMatch(/sse_events_sent_total\{stream="v2"\} 1\n/);
+    expect(metrics).toContain('# TYPE sse_slow_reader_disconnects_total counter');
+    expect(metrics).toContain('# TYPE sse_connections_rejected_total counter');
+    expect(metrics).toContain('process_resident_memory_bytes');
+    reader.close();
+  });
+
+  it('gives every response a request id, echoing a safe one the caller sent', async () => {
+    const fresh = await fetch(`${running.baseUrl}/health`);
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const echoed = await fetch(`${running.baseUrl}/health`, { headers: { 'x-request-id': 'trace-123' } });
+    expect(echoed.headers.get('x-request-id')).toBe('trace-123');
+    const unsafe = await fetch(`${running.baseUrl}/health`, { headers: { 'x-request-id': 'a b<script>' } });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

@@ -1,0 +1,90 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { post, waitUntil } from './support/app';
+import { SseReader } from './support/sse-reader';
+
+const MAIN = join(__dirname, '..', 'dist', 'main.js');
+
+interface Service {
+  child: ChildProcess;
+  output: string;
+  baseUrl: string;
+  exit: Promise<number | null>;
+}
+
+/** Runs the built service (`node dist/main.js`) as its own process on a free port. */
+async function startService(env: Record<string, string> = {}): Promise<Service> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', SSE_RETRY_MS: '250', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const service: Service = {
+    child,
+    output: '',
+    baseUrl: '',
+    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  child.stdout.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
+  await waitUntil(
+    () => /listening on (http:\/\/[\d.]+:\d+)/.test(service.output) || child.exitCode !== null,
+    'the service listens',
+    15_000,
+  );
+  service.baseUrl = /listening on (http:\/\/[\d.]+:\d+)/.exec(service.output)?.[1] ?? '';
+  return service;
+}
+
+jest.setTimeout(30_000);
+
+describe('the service as a process', () => {
+  beforeAll(() => {
+    if (!existsSync(MAIN)) {
+      throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
+    }
+  });
+
+  it('on SIGTERM ends open streams with a retry hint, refuses nothing half-way, and exits 0', async () => {
+    const service = await startService();
+    const reader = await SseReader.open(`${service.baseUrl}/v2/sse?username=leaving`);
+    await post(`${service.baseUrl}/v2/message?username=leaving`, 'before shutdown');
+    await reader.waitForEvents(1);
+    service.child.kill('SIGTERM');
+    await reader.waitForEnd();
+    expect(await service.exit).toBe(0);
+    // The stream's last frames: a comment that says why, and the retry hint.
+    expect(reader.raw).toMatch(/: server shutting down, reconnect\n\nretry: 250\n\n$/);
+    expect(reader.events.map((event) => event.data)).toEqual(['before shutdown']);
+  });
+
+  it('writes JSON logs that carry the request id', async () => {
+    const service = await startService({ LOG_LEVEL: 'info' });
+    await fetch(`${service.baseUrl}/health`, { headers: { 'x-request-id': 'log-check-42' } });
+    service.child.kill('SIGTERM');
+    expect(await service.exit).toBe(0);
+    const lines = service.output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { req?: { id?: string; url?: string }; msg?: string });
+    const completed = lines.find((line) => line.req?.id === 'log-check-42');
+    expect(completed).toMatchObject({ req: { url: '/health' }, msg: 'request completed' });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['SSE_MAX_CONNECTIONS', '0'],
+    ['MESSAGE_BUS', 'carrier-pigeon'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses to start when %s=%s, naming the variable', async (name, value) => {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, [name]: value },
+      stdio: 'pipe',
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain(`${name}=${JSON.stringify(value)}`);
+  });
+});

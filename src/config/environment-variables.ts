@@ -28,10 +28,12 @@ export class EnvironmentVariables {
   @Max(65535)
   PORT: number = 3000;
 
+  /** Interface to listen on; all of them (IPv6 and IPv4) when unset. */
   @Expose()
+  @IsOptional()
   @IsString()
   @MinLength(1)
-  HOST: string = '0.0.0.0';
+  HOST?: string;
 
   @Expose()
   @IsIn(LOG_LEVELS)

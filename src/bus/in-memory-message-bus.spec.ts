@@ -1,0 +1,53 @@
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { InMemoryMessageBus } from './in-memory-message-bus';
+import { BusDelivery } from './message-bus.interface';
+
+describe(InMemoryMessageBus.name, () => {
+  let sut: InMemoryMessageBus;
+
+  beforeEach(() => {
+    sut = new InMemoryMessageBus(100);
+  });
+
+  const values = (deliveries: BusDelivery[]) => deliveries.map((d) => ('gap' in d ? 'GAP' : d.value));
+
+  it('delivers a keyed record to that key and to topic-wide subscribers only', async () => {
+    const alice = firstValueFrom(sut.subscribe('t', { key: 'alice' }).pipe(take(1), toArray()));
+    const all = firstValueFrom(sut.subscribe('t').pipe(take(2), toArray()));
+    const bob: BusDelivery[] = [];
+    const bobSubscription = sut.subscribe('t', { key: 'bob' }).subscribe((d) => bob.push(d));
+    await sut.publish('t', 'alice', 'for alice');
+    await sut.publish('other', 'alice', 'another topic');
+    await sut.publish('t', 'carol', 'for carol');
+    expect(values(await alice)).toEqual(['for alice']);
+    expect(values(await all)).toEqual(['for alice', 'for carol']);
+    expect(bob).toEqual([]);
+    bobSubscription.unsubscribe();
+  });
+
+  it('replays after a position, then goes on live, each record once and in order', async () => {
+    await sut.publish('t', 'k', 'one');
+    const seen = await sut.publish('t', 'k', 'two');
+    await sut.publish('t', 'k', 'three');
+    const got: BusDelivery[] = [];
+    const subscription = sut.subscribe('t', { key: 'k', after: seen.position }).subscribe((d) => got.push(d));
+    await sut.publish('t', 'k', 'four');
+    expect(values(got)).toEqual(['three', 'four']);
+    subscription.unsubscribe();
+  });
+
+  it('announces a gap before the replay when the position is unknown', async () => {
+    await sut.publish('t', 'k', 'one');
+    const got = await firstValueFrom(
+      sut.subscribe('t', { key: 'k', after: 'elsewhere-5' }).pipe(take(2), toArray()),
+    );
+    expect(values(got)).toEqual(['GAP', 'one']);
+  });
+
+  it('forgets subscriptions when they end', () => {
+    const subscriptions = ['a', 'b', undefined].map((key) => sut.subscribe('t', { key }).subscribe());
+    expect(sut.subscriptionCount()).toBe(3);
+    subscriptions.forEach((s) => s.unsubscribe());
+    expect(sut.subscriptionCount()).toBe(0);
+  });
+});

@@ -11,7 +11,9 @@
  *
  * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
  *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250), BENCH_CONNECT_CONCURRENCY (256),
- *      BENCH_PAYLOAD_BYTES (0), BENCH_LOG_DIR (dist-bench/logs: server output of each run).
+ *      BENCH_PAYLOAD_BYTES (0), BENCH_WARMUP_SECONDS (1: publishing before the measured window),
+ *      BENCH_PUBLISH_CONCURRENCY (0 = per scenario: broadcast 8, direct 32, latency 16 POSTs in flight),
+ *      BENCH_LOG_DIR (dist-bench/logs: server output of each run).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y override the env.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,10 +33,12 @@ type Target = (typeof TARGETS)[number];
 interface Options {
   connections: number;
   seconds: number;
+  warmupSeconds: number;
   targets: Target[];
   scenarios: ScenarioName[];
   connectConcurrency: number;
   payloadBytes: number;
+  publishConcurrency: number;
   logDir: string;
 }
 
@@ -84,10 +88,12 @@ function parseOptions(): Options {
   return {
     connections: Math.floor(num('connections', 'BENCH_CONNECTIONS', 10_000, 1, 18_000)),
     seconds: num('seconds', 'BENCH_SECONDS', 10, 1, 120),
+    warmupSeconds: num('warmup-seconds', 'BENCH_WARMUP_SECONDS', 1, 0, 30),
     targets: targets as Target[],
     scenarios: scenarios as ScenarioName[],
     connectConcurrency: Math.floor(num('connect-concurrency', 'BENCH_CONNECT_CONCURRENCY', 256, 1, 5000)),
     payloadBytes: Math.floor(num('payload-bytes', 'BENCH_PAYLOAD_BYTES', 0, 0, 60_000)),
+    publishConcurrency: Math.floor(num('publish-concurrency', 'BENCH_PUBLISH_CONCURRENCY', 0, 0, 256)),
     logDir: pick('log-dir', 'BENCH_LOG_DIR', path.join(ROOT, 'dist-bench', 'logs')),
   };
 }
@@ -216,7 +222,7 @@ function runLoadgen(args: LoadgenArgs): Promise<Result> {
       out += s;
     });
     // connect (≤180 s) + settle + publish + drain (≤10 s) + tail (≤10 s), with margin
-    const limitMs = (240 + args.seconds + args.tailSeconds) * 1000;
+    const limitMs = (240 + args.warmupSeconds + args.seconds + args.tailSeconds) * 1000;
     const killer = setTimeout(() => {
       log(`load generator still running after ${limitMs / 1000} s; killing pid ${child.pid}`);
       child.kill('SIGKILL');
@@ -261,9 +267,11 @@ async function runOne(target: Target, scenario: ScenarioName, opts: Options): Pr
       serverPid: server.child.pid ?? 0,
       connections: opts.connections,
       seconds: opts.seconds,
+      warmupSeconds: opts.warmupSeconds,
       tailSeconds: 10,
       connectConcurrency: opts.connectConcurrency,
       payloadBytes: opts.payloadBytes,
+      publishConcurrency: opts.publishConcurrency,
     });
   } finally {
     const alive = server.child.exitCode === null && server.child.signalCode === null;

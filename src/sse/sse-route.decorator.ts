@@ -3,7 +3,7 @@ import { AppConfig } from '../config/app-config';
 
 export const SSE_ROUTE_OPTIONS = 'sse:route-options';
 
-type NumericSetting = { [K in keyof AppConfig]: AppConfig[K] extends number ? K : never }[keyof AppConfig];
+type NumericSetting = { [K in keyof AppConfig]-?: AppConfig[K] extends number ? K : never }[keyof AppConfig];
 
 export interface SseRouteOptions {
   /** Name of the stream in metrics and logs. */

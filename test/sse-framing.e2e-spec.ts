@@ -77,4 +77,11 @@ describe('SSE framing and headers', () => {
     expect(received[0].lastEventId).toBe(((await answer.json()) as { id: string }).id);
     source.close();
   });
+
+  it('answers HEAD on a stream with the headers only', async () => {
+    const answer = await fetch(`${running.baseUrl}/v2/sse?username=head`, { method: 'HEAD' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('text/event-stream');
+    expect(await answer.text()).toBe('');
+  });
 });

@@ -106,9 +106,14 @@ export class SseConnection {
     this.pendingBytes = 0;
     this.pendingEvents = 0;
     if (this.direct) {
+      const socket = this.response.socket;
+      if (!socket || socket.destroyed) {
+        this.release(); // gone; the close handler releases the rest
+        return;
+      }
       // The headers are out and the body is chunked; these bytes are whole chunks, so they go to
       // the socket as they are, after whatever the response wrote before.
-      this.response.socket!.write(bytes);
+      socket.write(bytes);
     } else {
       this.response.write(bytes);
     }

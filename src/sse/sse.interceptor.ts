@@ -111,6 +111,10 @@ export class SseInterceptor implements NestInterceptor {
           return;
         }
         headersOut = true;
+        if (request.method === 'HEAD') {
+          nest.complete(); // headers only: a HEAD response has no body
+          return;
+        }
         connection.start();
         stopKeepAlive = this.keepAlive.register(
           connection,

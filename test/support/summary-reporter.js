@@ -1,13 +1,13 @@
 /**
- * Prints one plain summary line at the end of a run, "tests: N passed, N failed, N skipped",
- * which CI reads to know how many tests ran.
+ * Prints one plain summary line as the very last line of a run,
+ * "tests: N passed, N failed, N skipped", which CI reads to know how many tests ran.
  */
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
-    process.stderr.write(
-      `\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
-    );
+    const line = `tests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`;
+    // Jest's own summary is printed after reporters run; the exit hook comes after it.
+    process.once('exit', () => process.stderr.write(`\n${line}`));
   }
 }
 

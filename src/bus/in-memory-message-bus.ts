@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { concat, defer, from, Observable, of } from 'rxjs';
+import { Observable } from 'rxjs';
 import { LocalFanout } from './local-fanout';
 import { BusDelivery, BusHealth, BusRecord, MessageBus, SubscribeOptions } from './message-bus.interface';
 import { TopicLog } from './topic-log';
@@ -25,15 +25,24 @@ export class InMemoryMessageBus implements MessageBus {
 
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
     const { key, after } = options;
+    const live = this.fanout.live(topic, key);
     if (after === undefined) {
-      return this.fanout.live(topic, key);
+      return live;
     }
-    // Replay and live subscription happen in one synchronous step, so no record published in
-    // between can be missed or delivered twice.
-    return defer(() => {
+    return new Observable<BusDelivery>((subscriber) => {
+      // Replay and live subscription happen in one synchronous step, so no record published in
+      // between can be missed or delivered twice.
       const { records, complete, resumeAfter } = this.log(topic).readAfter(after, key);
-      const gap: BusDelivery[] = complete ? [] : [{ gap: true, requested: after, resumeAfter }];
-      return concat(of(...gap), from(records), this.fanout.live(topic, key));
+      if (!complete) {
+        subscriber.next({ gap: true, requested: after, resumeAfter });
+      }
+      for (const record of records) {
+        if (subscriber.closed) {
+          return;
+        }
+        subscriber.next(record);
+      }
+      return live.subscribe(subscriber);
     });
   }
 

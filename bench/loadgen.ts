@@ -7,15 +7,30 @@
  *   node dist-bench/bench/loadgen.js '{"scenario":"broadcast-10k","port":3000,"serverPid":1234}'
  *   node dist-bench/bench/loadgen.js broadcast-10k 3000 1234        (other settings from BENCH_* env)
  *
- * Published messages look like `b:<seq>:<ns>` (broadcast) or `d:<seq>:<ns>` (direct), optionally padded
- * with `:xxxx`. <ns> is process.hrtime.bigint() minus this process's start, so it is monotonic and fits a
- * double exactly; the receiver computes latency = receive hrtime - <ns>. Direct messages go round-robin:
- * message <seq> goes to user u<seq % N>, so every stream can check that each event is its own.
+ * Streams: opened with at most `connectConcurrency` attempts in flight. By default each is an HTTP/1.1
+ * GET on a plain TCP socket whose response (head, chunked framing, SSE) is decoded by sse-stream.ts,
+ * reading into one shared buffer: about 5 µs of CPU per socket read, so one core keeps up with
+ * ~150,000 events/s even when every event arrives in its own read. BENCH_SSE_CLIENT=http uses the
+ * node:http client (keep-alive Agent) instead, which costs about twice as much per event.
+ *
+ * Publishing: POSTs through a keep-alive http.Agent, at most `inFlight` at once, and at most `window`
+ * messages published but not yet delivered to all their streams (a message stops counting after 2 s),
+ * so a server that answers 201 before fanning out cannot be flooded into an unbounded queue.
+ * Messages look like `b:<seq>:<ns>` (broadcast) or `d:<seq>:<ns>` (direct), optionally padded with
+ * `:xxxx`. <ns> is process.hrtime.bigint() minus this process's start (monotonic, exact in a double);
+ * latency = receive hrtime - <ns>, for messages sent after the warm-up. Direct messages go round-robin:
+ * message <seq> goes to user u<seq % N>, so every stream can tell whether an event is its own.
+ *
+ * Checks per stream: `lost` (answered 201 but never arrived), `duplicates`, `misdelivered` (direct: another
+ * user's message), `reordered` (arrived after a message whose POST was sent only after this one's POST
+ * had been answered; concurrent POSTs may legitimately be applied in either order).
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
-import { readProcCpuMs, readProcMem, round } from './proc';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, round } from './proc';
+import { SseStream, type SseSink } from './sse-stream';
 
 export const SCENARIOS = ['broadcast-10k', 'direct-10k', 'latency-250'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -40,6 +55,13 @@ export interface LoadgenArgs {
   payloadBytes: number;
   /** Concurrent POSTs; 0 = the scenario's default. */
   publishConcurrency: number;
+  /**
+   * How the SSE streams are read: `net` = HTTP/1.1 over a plain TCP socket, response head and chunked
+   * framing decoded by sse-stream.ts (cheap: one JS callback per socket read); `http` = node:http
+   * client with a keep-alive Agent (about twice the CPU per event, so it saturates near 100k events/s).
+   * The publishing side always uses node:http.
+   */
+  sseClient: 'net' | 'http';
 }
 
 type Mode = 'broadcast' | 'direct';
@@ -197,30 +219,32 @@ class GrowF64 {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// One SSE stream with its incremental parser state.
+// One SSE stream: parser state (SseStream) plus this benchmark's bookkeeping.
 
-class Conn {
-  /** Leftover bytes of an incomplete line from the previous chunk. */
-  rest: Buffer | null = null;
-  /** Joined `data:` lines of the event being parsed, or null if none yet. */
-  data: string | null = null;
-  hasId = false;
+class Conn extends SseStream {
   ready = false;
   failed = false;
   closed = false;
   startedAt = 0;
+  socket: net.Socket | null = null;
   req: http.ClientRequest | null = null;
   readyTimer: NodeJS.Timeout | null = null;
   /** Bitmap of received message indexes (broadcast: seq; direct: seq / N). */
   seen = new Uint8Array(16);
   /** Every message below this seq was answered (201) before some message this stream already got was sent. */
   causalFloor = 0;
-  unique = 0;
 
   constructor(
+    sink: SseSink,
     readonly index: number,
-    readonly path: string,
-  ) {}
+  ) {
+    super(sink);
+  }
+
+  destroy(): void {
+    this.socket?.destroy();
+    this.req?.destroy();
+  }
 
   markSeen(i: number): boolean {
     const byte = i >> 3;
@@ -264,6 +288,7 @@ function parseArgs(argv: string[]): LoadgenArgs {
     connectConcurrency: Number(env.BENCH_CONNECT_CONCURRENCY ?? 256),
     payloadBytes: Number(env.BENCH_PAYLOAD_BYTES ?? 0),
     publishConcurrency: Number(env.BENCH_PUBLISH_CONCURRENCY ?? 0),
+    sseClient: env.BENCH_SSE_CLIENT === 'http' ? 'http' : 'net',
   };
   let args: LoadgenArgs;
   if (argv[0]?.startsWith('{')) {
@@ -339,8 +364,8 @@ async function main(): Promise<void> {
   let sent = 0; // messages published so far (= next sequence number)
   let pumpPublish: () => void = () => undefined;
 
-  const dispatch = (c: Conn, data: string, now: number): void => {
-    if (!c.hasId) {
+  const dispatch = (c: Conn, data: string, hasId: boolean, now: number): void => {
+    if (!hasId) {
       missingId++;
     }
     const k = data.charCodeAt(0);
@@ -394,7 +419,6 @@ async function main(): Promise<void> {
       duplicates++;
       return;
     }
-    c.unique++;
     // Concurrent POSTs may be applied by the server in either order, so "reordered" only counts real
     // violations: this message arrived after one that was published after this one's POST was answered.
     if (seq < c.causalFloor) {
@@ -410,57 +434,6 @@ async function main(): Promise<void> {
       seqState.a[seq] = 2;
       outstanding--;
       pumpPublish();
-    }
-  };
-
-  const onChunk = (c: Conn, chunk: Buffer): void => {
-    const now = nowNs();
-    let buf = chunk;
-    if (c.rest !== null) {
-      buf = Buffer.concat([c.rest, chunk]);
-      c.rest = null;
-    }
-    const len = buf.length;
-    let pos = 0;
-    while (pos < len) {
-      const nl = buf.indexOf(10, pos);
-      if (nl === -1) {
-        c.rest = Buffer.from(buf.subarray(pos)); // copy: do not pin the whole chunk
-        return;
-      }
-      let end = nl;
-      if (end > pos && buf[end - 1] === 13) {
-        end--;
-      }
-      if (end === pos) {
-        // blank line: dispatch the event (if it had data)
-        if (c.data !== null) {
-          dispatch(c, c.data, now);
-          c.data = null;
-        }
-        c.hasId = false;
-      } else {
-        const b0 = buf[pos];
-        if (
-          b0 === 100 && // d
-          end - pos >= 5 &&
-          buf[pos + 1] === 97 && // a
-          buf[pos + 2] === 116 && // t
-          buf[pos + 3] === 97 && // a
-          buf[pos + 4] === 58 // :
-        ) {
-          let s = pos + 5;
-          if (buf[s] === 32) {
-            s++;
-          }
-          const value = buf.toString('utf8', s, end);
-          c.data = c.data === null ? value : c.data + '\n' + value;
-        } else if (b0 === 105 && end - pos >= 3 && buf[pos + 1] === 100 && buf[pos + 2] === 58) {
-          c.hasId = true; // id: (opaque, only its presence is checked)
-        }
-        // comment lines (`:`), retry:, event: and unknown fields are ignored
-      }
-      pos = nl + 1;
     }
   };
 
@@ -509,7 +482,7 @@ async function main(): Promise<void> {
       clearTimeout(c.readyTimer);
       c.readyTimer = null;
     }
-    c.req?.destroy();
+    c.destroy();
     settle();
   };
 
@@ -527,11 +500,50 @@ async function main(): Promise<void> {
 
   let shuttingDown = false;
 
-  const openOne = (i: number): void => {
-    const path = direct ? `/v2/sse?username=u${i}` : '/events';
-    const c = new Conn(i, path);
-    conns.push(c);
-    c.startedAt = performance.now();
+  const sink: SseSink = {
+    onHead: (conn, status) => {
+      const c = conn as Conn;
+      if (status !== 200) {
+        markFailed(c, `status_${status}`);
+      } else if (direct) {
+        markReady(c); // no `connected` event on /v2/sse: a 200 head means the stream is registered
+      }
+    },
+    onEvent: (conn, data, hasId, now) => dispatch(conn as Conn, data, hasId, now),
+    onEnd: (conn) => onConnClosed(conn as Conn),
+  };
+
+  const requestHead = (path: string): string =>
+    `GET ${path} HTTP/1.1\r\nHost: ${args.host}:${args.port}\r\nAccept: text/event-stream\r\n` +
+    `Cache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n`;
+
+  // One read buffer for every stream socket: each read is parsed synchronously and whatever must outlive
+  // it (a partial line, the event's data) is copied, so the buffer can be reused by the next read.
+  const readBuffer = Buffer.allocUnsafe(64 * 1024);
+  const openOneNet = (c: Conn, path: string): void => {
+    const socket = net.connect({
+      host: args.host,
+      port: args.port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (nread: number): boolean => {
+          c.feedHttp(readBuffer, nread, nowNs());
+          return true;
+        },
+      },
+    });
+    c.socket = socket;
+    socket.on('connect', () => socket.write(requestHead(path)));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!c.ready) {
+        markFailed(c, err.code ?? 'error');
+      }
+    });
+    socket.on('close', () => onConnClosed(c));
+  };
+
+  const openOneHttp = (c: Conn, path: string): void => {
     const req = http.request({
       host: args.host,
       port: args.port,
@@ -541,20 +553,16 @@ async function main(): Promise<void> {
       headers: { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' },
     });
     c.req = req;
-    c.readyTimer = setTimeout(() => markFailed(c, 'timeout'), 30_000);
     req.on('response', (res) => {
+      sink.onHead(c, res.statusCode ?? 0);
       if (res.statusCode !== 200) {
         res.resume();
-        markFailed(c, `status_${res.statusCode ?? 0}`);
         return;
       }
-      res.on('data', (chunk: Buffer) => onChunk(c, chunk));
+      res.on('data', (chunk: Buffer) => c.feedBody(chunk, 0, chunk.length, nowNs()));
       res.on('end', () => onConnClosed(c));
       res.on('close', () => onConnClosed(c));
       res.on('error', () => onConnClosed(c));
-      if (direct) {
-        markReady(c); // no `connected` event on /v2/sse: headers mean registered
-      }
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (!c.ready) {
@@ -566,6 +574,19 @@ async function main(): Promise<void> {
     req.end();
   };
 
+  const openOne = (i: number): void => {
+    const path = direct ? `/v2/sse?username=u${i}` : '/events';
+    const c = new Conn(sink, i);
+    conns.push(c);
+    c.startedAt = performance.now();
+    c.readyTimer = setTimeout(() => markFailed(c, 'timeout'), 30_000);
+    if (args.sseClient === 'http') {
+      openOneHttp(c, path);
+    } else {
+      openOneNet(c, path);
+    }
+  };
+
   function startMore(): void {
     while (attempted < N && inProgress < args.connectConcurrency) {
       attempted++;
@@ -575,7 +596,8 @@ async function main(): Promise<void> {
   }
 
   log(
-    `connecting ${N} streams to ${direct ? '/v2/sse?username=uK' : '/events'} (${args.connectConcurrency} in flight)…`,
+    `connecting ${N} streams to ${direct ? '/v2/sse?username=uK' : '/events'} ` +
+      `(${args.connectConcurrency} in flight, ${args.sseClient} client)…`,
   );
   const connectStart = performance.now();
   const connectProgress = setInterval(() => {
@@ -620,6 +642,8 @@ async function main(): Promise<void> {
   let inFlight = 0;
   let publishing = false;
   let released = 0; // messages given up on by flow control (not delivered everywhere within 2 s)
+  let failedInARow = 0;
+  let aborted: string | null = null;
 
   const publishOne = (seq: number): void => {
     const sendNs = nowNs();
@@ -655,6 +679,7 @@ async function main(): Promise<void> {
         postHist.record(nowNs() - sendNs);
       }
       if (ok) {
+        failedInARow = 0;
         acked.a[seq] = 1;
         ackedCount++;
         if (inWindow && sendNs <= windowEndNs) {
@@ -662,6 +687,11 @@ async function main(): Promise<void> {
         }
       } else {
         addError(`publish_${reason}`);
+        if (++failedInARow >= 100 && aborted === null) {
+          aborted = `publishing stopped after 100 failed POSTs in a row (last: ${reason})`;
+          publishing = false;
+          log(aborted);
+        }
         if (seqState.a[seq] === 1) {
           seqState.a[seq] = 2;
           outstanding--;
@@ -733,6 +763,7 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   let cpuStart = process.cpuUsage();
   let serverCpuStart = readProcCpuMs(args.serverPid);
+  let machineStart = readMachineBusyMs();
   let windowStartMs = performance.now() + args.warmupSeconds * 1000;
   publishStartMs = performance.now();
   windowStartNs = nowNs() + args.warmupSeconds * 1e9;
@@ -760,6 +791,7 @@ async function main(): Promise<void> {
   windowStartMs = performance.now();
   cpuStart = process.cpuUsage();
   serverCpuStart = readProcCpuMs(args.serverPid);
+  machineStart = readMachineBusyMs();
   loopDelay.enable();
   await sleep(args.seconds * 1000);
   publishing = false;
@@ -770,6 +802,7 @@ async function main(): Promise<void> {
   const cpuWindow = process.cpuUsage(cpuStart);
   loopDelay.disable();
   const serverCpuEnd = readProcCpuMs(args.serverPid);
+  const machineEnd = readMachineBusyMs();
   const windowWallMs = publishEndMs - windowStartMs;
 
   // ------------------------------------------------------------------ tail: wait for the last deliveries
@@ -788,7 +821,8 @@ async function main(): Promise<void> {
   };
   deliveredPerSeq.ensure(sent);
   const tailDeadline = performance.now() + args.tailSeconds * 1000;
-  while (!allDelivered() && performance.now() < tailDeadline) {
+  // (stop early if every stream is gone: nothing more can arrive)
+  while (!allDelivered() && performance.now() < tailDeadline && disconnects < openAtPublish) {
     await sleep(25);
     deliveredPerSeq.ensure(sent);
   }
@@ -831,19 +865,21 @@ async function main(): Promise<void> {
 
   shuttingDown = true;
   for (const c of conns) {
-    c.req?.destroy();
+    c.destroy();
   }
   sseAgent.destroy();
   pubAgent.destroy();
 
   const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
   const wallS = windowWallMs / 1000;
+  const loadgenCpuMs = (cpuWindow.user + cpuWindow.system) / 1000;
   const result = {
     scenario: args.scenario,
     target: args.target,
     connections: N,
     connections_open: readyCount,
     connect_failed: N - readyCount,
+    sse_client: args.sseClient,
     connect_ms: {
       total: Math.round(connectMs),
       p50: percentileOf(connectTimes, 0.5) === null ? null : round(percentileOf(connectTimes, 0.5) ?? 0, 1),
@@ -871,6 +907,7 @@ async function main(): Promise<void> {
     unknown_events: unknownEvents,
     connected_events: connectedEvents,
     errors,
+    ...(aborted !== null ? { aborted } : {}),
     server_rss_mb_before: mb(memBefore?.rssKb),
     server_rss_mb_idle: mb(memIdle?.rssKb),
     server_rss_mb_after: mb(memAfter?.rssKb),
@@ -883,7 +920,17 @@ async function main(): Promise<void> {
       serverCpuStart !== null && serverCpuEnd !== null
         ? round(((serverCpuEnd - serverCpuStart) / windowWallMs) * 100, 1)
         : null,
-    loadgen_cpu_pct: round(((cpuWindow.user + cpuWindow.system) / 1000 / windowWallMs) * 100, 1),
+    loadgen_cpu_pct: round((loadgenCpuMs / windowWallMs) * 100, 1),
+    // CPU used on this machine by everything except the server and this load generator (100 = one core)
+    other_cpu_pct:
+      machineStart !== null && machineEnd !== null && serverCpuStart !== null && serverCpuEnd !== null
+        ? round(
+            (Math.max(0, machineEnd - machineStart - (serverCpuEnd - serverCpuStart) - loadgenCpuMs) /
+              windowWallMs) *
+              100,
+            1,
+          )
+        : null,
     // event-loop delay of this process while measuring (a 1 ms timer's lateness; ~0 when idle)
     loadgen_loop_delay_ms: {
       p99: round(Math.max(0, loopDelay.percentile(99) / 1e6 - 1), 1),

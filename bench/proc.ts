@@ -47,3 +47,25 @@ export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Busy CPU time of the whole machine (all cores, from /proc/stat) in milliseconds, or null. */
+export function readMachineBusyMs(): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return null;
+  }
+  const line = text.slice(0, text.indexOf('\n')).split(/\s+/);
+  if (line[0] !== 'cpu') {
+    return null;
+  }
+  // user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait
+  let busy = 0;
+  for (let i = 1; i < line.length; i++) {
+    if (i !== 4 && i !== 5) {
+      busy += Number(line[i]) || 0;
+    }
+  }
+  return (busy * 1000) / CLK_TCK;
+}

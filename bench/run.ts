@@ -12,8 +12,10 @@
  * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
  *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250), BENCH_CONNECT_CONCURRENCY (256),
  *      BENCH_PAYLOAD_BYTES (0), BENCH_WARMUP_SECONDS (1: publishing before the measured window),
- *      BENCH_PUBLISH_CONCURRENCY (0 = per scenario: broadcast 8, direct 32, latency 16 POSTs in flight),
- *      BENCH_LOG_DIR (dist-bench/logs: server output of each run).
+ *      BENCH_PUBLISH_CONCURRENCY (0 = per scenario: broadcast 8, direct 16, latency 16 POSTs in flight),
+ *      BENCH_SSE_CLIENT (net: streams read over plain TCP with our own HTTP/1.1 + SSE decoder; http: node:http
+ *      client, about twice the CPU per event), BENCH_LOG_DIR (dist-bench/logs: server output of each run),
+ *      BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y override the env.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +41,9 @@ interface Options {
   connectConcurrency: number;
   payloadBytes: number;
   publishConcurrency: number;
+  sseClient: 'net' | 'http';
+  /** Extra node flags for the server process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+  serverNodeArgs: string[];
   logDir: string;
 }
 
@@ -94,6 +99,8 @@ function parseOptions(): Options {
     connectConcurrency: Math.floor(num('connect-concurrency', 'BENCH_CONNECT_CONCURRENCY', 256, 1, 5000)),
     payloadBytes: Math.floor(num('payload-bytes', 'BENCH_PAYLOAD_BYTES', 0, 0, 60_000)),
     publishConcurrency: Math.floor(num('publish-concurrency', 'BENCH_PUBLISH_CONCURRENCY', 0, 0, 256)),
+    sseClient: pick('sse-client', 'BENCH_SSE_CLIENT', 'net') === 'http' ? 'http' : 'net',
+    serverNodeArgs: list(pick('server-node-args', 'BENCH_SERVER_NODE_ARGS', '').replace(/\s+/g, ',')),
     logDir: pick('log-dir', 'BENCH_LOG_DIR', path.join(ROOT, 'dist-bench', 'logs')),
   };
 }
@@ -157,7 +164,7 @@ async function startServer(target: Target, scenario: ScenarioName, opts: Options
   const logFile = path.join(opts.logDir, `${target}-${scenario}.log`);
   const fd = fs.openSync(logFile, 'w');
   log(`starting ${target} on port ${port}…`);
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...opts.serverNodeArgs, script], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -272,6 +279,7 @@ async function runOne(target: Target, scenario: ScenarioName, opts: Options): Pr
       connectConcurrency: opts.connectConcurrency,
       payloadBytes: opts.payloadBytes,
       publishConcurrency: opts.publishConcurrency,
+      sseClient: opts.sseClient,
     });
   } finally {
     const alive = server.child.exitCode === null && server.child.signalCode === null;
@@ -367,6 +375,12 @@ async function main(): Promise<void> {
       const cpu = result.loadgen_cpu_pct;
       if (typeof cpu === 'number' && cpu >= 90) {
         log(`warning: the load generator used ${cpu}% CPU: it may have been the bottleneck for ${target}`);
+      }
+      const other = result.other_cpu_pct;
+      if (typeof other === 'number' && other >= 20) {
+        log(
+          `warning: other processes used ${other}% CPU (of one core) while measuring: expect noisy numbers`,
+        );
       }
     }
   }

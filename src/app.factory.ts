@@ -13,6 +13,8 @@ export async function createApp(env: Record<string, string | undefined> = {}): P
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // Answers are small and never cached; hashing each one for an ETag is wasted work.
+  app.set('etag', false);
 
   const document = SwaggerModule.createDocument(
     app,

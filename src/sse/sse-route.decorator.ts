@@ -1,22 +1,11 @@
-import { SetMetadata } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-
-export const SSE_ROUTE_OPTIONS = 'sse:route-options';
-
-type NumericSetting = { [K in keyof AppConfig]-?: AppConfig[K] extends number ? K : never }[keyof AppConfig];
-
-export interface SseRouteOptions {
-  /** Name of the stream in metrics and logs. */
-  stream: string;
-  /** Query parameter naming the user, whose open streams are capped (SSE_MAX_CONNECTIONS_PER_USER). */
-  userQuery?: string;
-  /** Keep-alive comment text and the setting that holds its interval. */
-  keepAlive: { comment: string; intervalSetting: NumericSetting };
-}
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
+import { SseInterceptor } from './sse.interceptor';
 
 /**
- * How the SSE layer serves an `@Sse()` route: its name, its keep-alive comments and whose stream it
- * is. Put beside `@Sse()`; the handler returns an Observable of SseEvent.
+ * Serves an `@Sse()` route through the SSE layer, and says how: its name, its keep-alive comments
+ * and whose stream it is. Put beside `@Sse()`; the handler returns an Observable of SseEvent.
+ * Only these routes pass through SseInterceptor, so other requests pay nothing for it.
  */
 export const SseRoute = (options: SseRouteOptions): MethodDecorator =>
-  SetMetadata(SSE_ROUTE_OPTIONS, options);
+  applyDecorators(SetMetadata(SSE_ROUTE_OPTIONS, options), UseInterceptors(SseInterceptor));

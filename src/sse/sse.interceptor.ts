@@ -16,7 +16,7 @@ import { KeepAliveScheduler } from './keep-alive.scheduler';
 import { SseConnection } from './sse-connection';
 import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
-import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse-route.decorator';
+import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
 
 /**
  * Extends Nest's `@Sse()` with what its own writer lacks: connection caps answered with a status
@@ -40,12 +40,9 @@ export class SseInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const handler = context.getHandler();
-    if (context.getType() !== 'http' || !this.reflector.get<boolean | undefined>(SSE_METADATA, handler)) {
-      return next.handle();
-    }
     const route = this.reflector.get<SseRouteOptions | undefined>(SSE_ROUTE_OPTIONS, handler);
-    if (!route) {
-      throw new Error(`@Sse() handler ${context.getClass().name}.${handler.name} needs @SseRoute()`);
+    if (!route || !this.reflector.get<boolean | undefined>(SSE_METADATA, handler)) {
+      throw new Error(`${context.getClass().name}.${handler.name}: @SseRoute() goes with @Sse()`);
     }
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();

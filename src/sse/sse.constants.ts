@@ -1,0 +1,15 @@
+import { AppConfig } from '../config/app-config';
+
+/** Metadata key of the options @SseRoute() puts on a handler. */
+export const SSE_ROUTE_OPTIONS = 'sse:route-options';
+
+type NumericSetting = { [K in keyof AppConfig]-?: AppConfig[K] extends number ? K : never }[keyof AppConfig];
+
+export interface SseRouteOptions {
+  /** Name of the stream in metrics and logs. */
+  stream: string;
+  /** Query parameter naming the user, whose open streams are capped (SSE_MAX_CONNECTIONS_PER_USER). */
+  userQuery?: string;
+  /** Keep-alive comment text and the setting that holds its interval. */
+  keepAlive: { comment: string; intervalSetting: NumericSetting };
+}

@@ -1,4 +1,5 @@
 import { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { FlushScheduler } from './flush-scheduler';
 import { encodeComment, encodeRetry, toHttpChunk } from './sse-framing';
 import { SseEvent } from './sse-event';
@@ -42,8 +43,11 @@ export class SseConnection {
   private preludeEvents = 0;
   private started = false;
   private closed = false;
-  /** Whether frames are written as HTTP chunks straight to the socket; decided by start(). */
-  private direct = false;
+  /**
+   * The socket, when frames are written to it directly as HTTP chunks (decided by start()). Kept
+   * here so the hot path does not go through the response object.
+   */
+  private socket: Socket | null = null;
 
   constructor(
     private readonly response: ServerResponse,
@@ -58,7 +62,7 @@ export class SseConnection {
 
   /** Bytes queued here and not yet taken by the kernel. */
   get bufferedBytes(): number {
-    return this.pendingBytes + this.response.writableLength;
+    return this.pendingBytes + (this.socket ? this.socket.writableLength : this.response.writableLength);
   }
 
   send(event: SseEvent): void {
@@ -67,12 +71,12 @@ export class SseConnection {
       this.preludeEvents++;
       return;
     }
-    this.enqueue(this.direct ? event.chunk : event.frame, 1);
+    this.enqueue(this.socket ? event.chunk : event.frame, 1);
   }
 
   sendComment(comment: SharedComment): void {
     if (this.started) {
-      this.enqueue(this.direct ? comment.chunk : comment.frame, 0);
+      this.enqueue(this.socket ? comment.chunk : comment.frame, 0);
     }
   }
 
@@ -86,11 +90,11 @@ export class SseConnection {
     }
     this.started = true;
     const chunked = (this.response as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding;
-    this.direct = chunked === true && this.response.socket !== null;
+    this.socket = chunked === true ? this.response.socket : null;
     const first = Buffer.concat([encodeRetry(this.options.retryMs), ...this.prelude]);
     this.prelude = [];
     // The replay may exceed the buffer bound by itself; the bound applies to what comes after it.
-    this.enqueue(this.direct ? toHttpChunk(first) : first, this.preludeEvents, false);
+    this.enqueue(this.socket ? toHttpChunk(first) : first, this.preludeEvents, false);
     this.preludeEvents = 0;
     this.flush();
   }
@@ -105,9 +109,9 @@ export class SseConnection {
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingEvents = 0;
-    if (this.direct) {
-      const socket = this.response.socket;
-      if (!socket || socket.destroyed) {
+    const socket = this.socket;
+    if (socket) {
+      if (socket.destroyed) {
         this.release(); // gone; the close handler releases the rest
         return;
       }
@@ -130,7 +134,7 @@ export class SseConnection {
     if (this.started) {
       this.sendComment(new SharedComment(comment));
       const retry = encodeRetry(this.options.retryMs);
-      this.enqueue(this.direct ? toHttpChunk(retry) : retry, 0);
+      this.enqueue(this.socket ? toHttpChunk(retry) : retry, 0);
       this.flush();
     }
     this.release();

@@ -1,15 +1,7 @@
 import { Controller, Get, Header, Param, Post, Query, Sse } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
-import { MessageBody } from '../common/http/message-body.decorator';
+import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseEvent } from '../sse/sse-event';
@@ -37,12 +29,7 @@ export class BroadcasterController {
 
   @Post()
   @ApiOperation({ summary: 'Broadcast a message to every client (the documented way)' })
-  @ApiConsumes('text/plain', 'application/x-www-form-urlencoded', 'application/json')
-  @ApiBody({
-    type: PublishMessageDto,
-    description: 'The raw text body is the message; JSON takes {"message"}',
-  })
-  @ApiCreatedResponse({ type: PublishedMessageDto })
+  @ApiMessageBody()
   publish(@MessageBody() body: PublishMessageDto): Promise<PublishedMessageDto> {
     return this.broadcaster.broadcast(body.message);
   }

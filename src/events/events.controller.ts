@@ -1,7 +1,7 @@
 import { Controller, Post, Query, Sse } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
-import { MessageBody } from '../common/http/message-body.decorator';
+import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseEvent } from '../sse/sse-event';
@@ -29,12 +29,7 @@ export class EventsController {
 
   @Post('message')
   @ApiOperation({ summary: 'Send a message to every open stream of a user' })
-  @ApiConsumes('text/plain', 'application/x-www-form-urlencoded', 'application/json')
-  @ApiBody({
-    type: PublishMessageDto,
-    description: 'The raw text body is the message; JSON takes {"message"}',
-  })
-  @ApiCreatedResponse({ type: PublishedMessageDto })
+  @ApiMessageBody()
   publish(
     @Query() query: UserQueryDto,
     @MessageBody() body: PublishMessageDto,

@@ -1,5 +1,12 @@
-import { createParamDecorator, ExecutionContext, UnsupportedMediaTypeException } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiCreatedResponse } from '@nestjs/swagger';
 import { Request } from 'express';
+import { PublishedMessageDto, PublishMessageDto } from './publish-message.dto';
 
 /**
  * The body of a publish, as an object for the DTO: a text body (text/plain, or the raw form body
@@ -19,3 +26,14 @@ export const MessageBody = createParamDecorator((_: unknown, context: ExecutionC
   }
   return body ?? {};
 });
+
+/** Documents what @MessageBody() accepts, and the answer of a publish. */
+export const ApiMessageBody = (): MethodDecorator =>
+  applyDecorators(
+    ApiConsumes('text/plain', 'application/x-www-form-urlencoded', 'application/json'),
+    ApiBody({
+      type: PublishMessageDto,
+      description: 'The raw text body is the message; JSON takes {"message"}',
+    }),
+    ApiCreatedResponse({ type: PublishedMessageDto }),
+  );

@@ -75,11 +75,18 @@ export class SseInterceptor implements NestInterceptor {
         next: (event) => {
           if (event instanceof SseEvent) {
             connection.send(event);
-          } else {
-            this.logger.error(`SSE handlers of ${route.stream} must emit SseEvent, got ${typeof event}`);
-            connection.finish('stream failed, reconnect');
-            end();
+            return;
           }
+          const mistake = new TypeError(
+            `SSE handlers of ${route.stream} must emit SseEvent, got ${typeof event}`,
+          );
+          if (!headersOut) {
+            nest.error(mistake); // a 500 from the exception filter
+            return;
+          }
+          this.logger.error(mistake.message);
+          connection.finish('stream failed, reconnect');
+          end();
         },
         error: (error: unknown) => {
           if (!headersOut) {

@@ -49,7 +49,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
 
     const { status, message, headers } = this.classify(exception);
-    if (status >= 500 && !(exception instanceof HttpException)) {
+    if (status >= 500) {
       this.logger.error(`Unhandled error (request ${requestId})`, describe(exception));
     }
     for (const [name, value] of Object.entries(headers)) {

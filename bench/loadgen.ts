@@ -24,6 +24,19 @@
  * Checks per stream: `lost` (answered 201 but never arrived), `duplicates`, `misdelivered` (direct: another
  * user's message), `reordered` (arrived after a message whose POST was sent only after this one's POST
  * had been answered; concurrent POSTs may legitimately be applied in either order).
+ *
+ * slow-readers: latency-250 (250 healthy /events streams, 200 msg/s) with every message padded to 4096
+ * bytes (BENCH_PAYLOAD_BYTES is ignored) plus 25 stalled readers (BENCH_STALLED; 0 = same load without
+ * them, a control run), opened once the healthy ones are
+ * connected: raw TCP sockets that send the GET /events request and never read (paused from the start),
+ * so their kernel buffers and then the server's per-connection buffer fill. A stalled socket the server
+ * closes is noticed on this side by 'end'/'close'/'error' or, since a paused socket sees no FIN, by a
+ * probe: every 250 ms each stalled socket writes "\r\n" (an empty line, which an HTTP/1.1 server ignores
+ * between requests), which the peer's kernel answers with a RST once the server has closed its end; the
+ * following write then fails. Reported: healthy latency overall, per half and per second of the window;
+ * how many stalled sockets the server dropped and when; the gateway's own counter
+ * (sse_slow_reader_disconnects_total from /metrics; null for a server without /metrics); server RSS each
+ * second. Everything the stalled sockets make the server buffer is bounded by warm-up + seconds.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -32,7 +45,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { readMachineBusyMs, readProcCpuMs, readProcMem, round } from './proc';
 import { SseStream, type SseSink } from './sse-stream';
 
-export const SCENARIOS = ['broadcast-10k', 'direct-10k', 'latency-250'] as const;
+export const SCENARIOS = ['broadcast-10k', 'direct-10k', 'latency-250', 'slow-readers'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface LoadgenArgs {
@@ -41,7 +54,7 @@ export interface LoadgenArgs {
   host: string;
   port: number;
   serverPid: number;
-  /** SSE connections for the 10k scenarios (latency-250 uses min(250, connections)). */
+  /** SSE connections for the 10k scenarios (latency-250 and slow-readers use min(250, connections)). */
   connections: number;
   /** Length of the measurement window (publishing). */
   seconds: number;
@@ -51,7 +64,7 @@ export interface LoadgenArgs {
   tailSeconds: number;
   /** Connection attempts in flight at once while opening streams. */
   connectConcurrency: number;
-  /** Extra bytes appended to every published message. */
+  /** Extra bytes appended to every published message (not used by slow-readers: 4096-byte messages). */
   payloadBytes: number;
   /** Concurrent POSTs; 0 = the scenario's default. */
   publishConcurrency: number;
@@ -62,6 +75,8 @@ export interface LoadgenArgs {
    * The publishing side always uses node:http.
    */
   sseClient: 'net' | 'http';
+  /** slow-readers: how many stalled readers (25; 0 gives the same load without them, as a control). */
+  stalled?: number;
 }
 
 type Mode = 'broadcast' | 'direct';
@@ -75,6 +90,10 @@ interface ScenarioPlan {
   window: number;
   /** Messages per second, or 0 for "as fast as the server absorbs". */
   rate: number;
+  /** Stalled readers (connect, send the request, never read) opened after the healthy streams. */
+  stalled: number;
+  /** Pad every message to exactly this many bytes (0 = use payloadBytes). */
+  messageBytes: number;
 }
 
 function planFor(args: LoadgenArgs): ScenarioPlan {
@@ -85,9 +104,25 @@ function planFor(args: LoadgenArgs): ScenarioPlan {
 function defaultPlan(args: LoadgenArgs): ScenarioPlan {
   switch (args.scenario) {
     case 'broadcast-10k':
-      return { mode: 'broadcast', connections: args.connections, inFlight: 8, window: 32, rate: 0 };
+      return {
+        mode: 'broadcast',
+        connections: args.connections,
+        inFlight: 8,
+        window: 32,
+        rate: 0,
+        stalled: 0,
+        messageBytes: 0,
+      };
     case 'direct-10k':
-      return { mode: 'direct', connections: args.connections, inFlight: 16, window: 1024, rate: 0 };
+      return {
+        mode: 'direct',
+        connections: args.connections,
+        inFlight: 16,
+        window: 1024,
+        rate: 0,
+        stalled: 0,
+        messageBytes: 0,
+      };
     case 'latency-250':
       return {
         mode: 'broadcast',
@@ -95,6 +130,18 @@ function defaultPlan(args: LoadgenArgs): ScenarioPlan {
         inFlight: 16,
         window: 1e9,
         rate: 200,
+        stalled: 0,
+        messageBytes: 0,
+      };
+    case 'slow-readers':
+      return {
+        mode: 'broadcast',
+        connections: Math.min(250, args.connections),
+        inFlight: 16,
+        window: 1e9,
+        rate: 200,
+        stalled: Math.max(0, Math.floor(args.stalled ?? 25)),
+        messageBytes: 4096,
       };
   }
 }
@@ -289,6 +336,7 @@ function parseArgs(argv: string[]): LoadgenArgs {
     payloadBytes: Number(env.BENCH_PAYLOAD_BYTES ?? 0),
     publishConcurrency: Number(env.BENCH_PUBLISH_CONCURRENCY ?? 0),
     sseClient: env.BENCH_SSE_CLIENT === 'http' ? 'http' : 'net',
+    stalled: Number(env.BENCH_STALLED ?? 25),
   };
   let args: LoadgenArgs;
   if (argv[0]?.startsWith('{')) {
@@ -311,6 +359,47 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** GET a path on the server under test: status and body, or null on a network error or timeout (2 s). */
+function fetchText(
+  host: string,
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string } | null> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path, agent: false, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => {
+        if (body.length < 1_000_000) {
+          body += s;
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+/**
+ * One sample of a Prometheus text exposition, e.g. `sse_open_connections{stream="broadcast"}`: its value,
+ * 0 if the server answered /metrics but has no such sample yet, null if it has no /metrics (baseline).
+ */
+async function readMetric(host: string, port: number, sample: string): Promise<number | null> {
+  const res = await fetchText(host, port, '/metrics');
+  if (res === null || res.status !== 200) {
+    return null;
+  }
+  for (const line of res.body.split('\n')) {
+    if (line.startsWith(sample + ' ')) {
+      const v = Number(line.slice(sample.length + 1).trim());
+      return Number.isFinite(v) ? v : null;
+    }
+  }
+  return 0;
+}
+
 function percentileOf(sorted: number[], p: number): number | null {
   if (sorted.length === 0) {
     return null;
@@ -325,6 +414,16 @@ async function main(): Promise<void> {
   const direct = plan.mode === 'direct';
   const kindChar = direct ? 'd' : 'b';
   const pad = args.payloadBytes > 0 ? ':' + 'x'.repeat(Math.max(0, args.payloadBytes - 1)) : '';
+  const fill = 'x'.repeat(plan.messageBytes);
+  /** The POST body: `b:<seq>:<ns>` plus padding (to exactly plan.messageBytes when that is set). */
+  const bodyFor = (seq: number, sendNs: number): string => {
+    const head = `${kindChar}:${seq}:${sendNs}`;
+    if (plan.messageBytes > 0) {
+      return head + ':' + fill.slice(0, Math.max(0, plan.messageBytes - head.length - 1));
+    }
+    return head + pad;
+  };
+  const slow = args.scenario === 'slow-readers';
   const startedAt = performance.now();
   const errors: Record<string, number> = {};
   const addError = (key: string): void => {
@@ -351,6 +450,11 @@ async function main(): Promise<void> {
   let readyCount = 0;
   let openAtPublish = 0;
   const userOpen = new Uint8Array(direct ? N : 0);
+  // slow-readers: healthy latency by half and by second of the measured window (by send time)
+  const histFirstHalf = new LatencyHistogram();
+  const histSecondHalf = new LatencyHistogram();
+  const secondsInWindow = Math.max(1, Math.ceil(args.seconds));
+  const latencyPerSecond: number[][] = slow ? Array.from({ length: secondsInWindow }, () => []) : [];
 
   /** Deliveries a message must reach: all open streams (broadcast), or that user's open stream (direct). */
   const expectedFor = (seq: number): number => (direct ? userOpen[seq % N] : openAtPublish);
@@ -414,6 +518,11 @@ async function main(): Promise<void> {
     }
     if (ns >= windowStartNs) {
       hist.record(now - ns); // latency of messages sent during warm-up is not measured
+      if (slow) {
+        const intoWindow = ns - windowStartNs;
+        (intoWindow < args.seconds * 0.5e9 ? histFirstHalf : histSecondHalf).record(now - ns);
+        latencyPerSecond[Math.min(secondsInWindow - 1, Math.floor(intoWindow / 1e9))].push((now - ns) / 1e6);
+      }
     }
     if (!c.markSeen(index)) {
       duplicates++;
@@ -618,9 +727,100 @@ async function main(): Promise<void> {
       (settled - readyCount > 0 ? `, ${settled - readyCount} failed: ${JSON.stringify(errors)}` : ''),
   );
 
+  // ------------------------------------------------------------------ stalled readers (slow-readers)
+  interface StalledReader {
+    socket: net.Socket;
+    connected: boolean;
+    /** Why connecting failed, if it did. */
+    failed: string | null;
+    /** When this side noticed that the server had closed the connection (nowNs), and by what. */
+    closedAtNs: number | null;
+    closedHow: string | null;
+  }
+  const stalled: StalledReader[] = [];
+  let stalledShuttingDown = false;
+  let stalledProbe: NodeJS.Timeout | null = null;
+  const stalledRequest = 'GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n';
+  const noticeStalledClosed = (s: StalledReader, how: string): void => {
+    if (stalledShuttingDown || s.closedAtNs !== null || s.failed !== null) {
+      return;
+    }
+    if (!s.connected) {
+      s.failed = how;
+      return;
+    }
+    s.closedAtNs = nowNs();
+    s.closedHow = how;
+  };
+  // A paused socket reads nothing, so it never sees the server's FIN (which waits behind the unread
+  // bytes anyway). Writing an empty line does: a server that still has the connection ignores it (an
+  // HTTP/1.1 server skips blank lines before a request line), a kernel whose socket was closed answers
+  // with a RST, and the next write fails (ECONNRESET/EPIPE -> 'error', then 'close').
+  const probeStalled = (): void => {
+    for (const s of stalled) {
+      if (!s.connected || s.closedAtNs !== null) {
+        continue;
+      }
+      if (s.socket.destroyed || s.socket.readyState !== 'open') {
+        noticeStalledClosed(s, `state_${s.socket.readyState}`);
+      } else {
+        s.socket.write('\r\n');
+      }
+    }
+  };
+  if (slow && plan.stalled > 0) {
+    log(`opening ${plan.stalled} stalled readers (GET /events, then never read)…`);
+    let waiting = plan.stalled;
+    let allSettled: () => void = () => undefined;
+    const stalledSettled = new Promise<void>((resolve) => {
+      allSettled = resolve;
+    });
+    for (let i = 0; i < plan.stalled; i++) {
+      const socket = net.connect({ host: args.host, port: args.port, noDelay: true });
+      socket.pause(); // never resumed: this socket's receive buffer fills and stays full
+      const s: StalledReader = { socket, connected: false, failed: null, closedAtNs: null, closedHow: null };
+      stalled.push(s);
+      let counted = false;
+      const settleStalled = (): void => {
+        if (!counted) {
+          counted = true;
+          if (--waiting === 0) {
+            allSettled();
+          }
+        }
+      };
+      socket.on('connect', () => {
+        s.connected = true;
+        socket.write(stalledRequest);
+        settleStalled();
+      });
+      socket.on('end', () => noticeStalledClosed(s, 'end'));
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        noticeStalledClosed(s, err.code ?? 'error');
+        settleStalled();
+      });
+      socket.on('close', () => {
+        noticeStalledClosed(s, 'close');
+        settleStalled();
+      });
+    }
+    await Promise.race([stalledSettled, sleep(10_000)]);
+    stalledProbe = setInterval(probeStalled, 250);
+    const failed = stalled.filter((s) => !s.connected).length;
+    log(
+      `${plan.stalled - failed}/${plan.stalled} stalled readers connected` +
+        (failed > 0 ? `, ${failed} failed` : ''),
+    );
+  }
+
   // Give the server time to finish registering streams and settle its heap before the idle reading.
   await sleep(2000);
   const memIdle = readProcMem(args.serverPid);
+  const stalledOpenAtPublish = stalled.filter((s) => s.connected && s.closedAtNs === null).length;
+  // The gateway's own count of open broadcast streams (healthy + stalled); null without /metrics.
+  const serverStreamsAtStart = slow
+    ? await readMetric(args.host, args.port, 'sse_open_connections{stream="broadcast"}')
+    : null;
   for (const c of conns) {
     if (c.ready && !c.closed) {
       openAtPublish++;
@@ -647,7 +847,7 @@ async function main(): Promise<void> {
 
   const publishOne = (seq: number): void => {
     const sendNs = nowNs();
-    const body = `${kindChar}:${seq}:${sendNs}${pad}`;
+    const body = bodyFor(seq, sendNs);
     const path = direct ? `/v2/message?username=u${seq % N}` : '/events';
     seqState.ensure(seq);
     acked.ensure(seq);
@@ -773,8 +973,13 @@ async function main(): Promise<void> {
   const ticker = plan.rate > 0 ? setInterval(pumpPublish, 1) : null;
   let lastDelivered = 0;
   let lastTick = performance.now();
+  const rssPerSecond: (number | null)[] = [];
   const progress = setInterval(() => {
     const t = performance.now();
+    if (slow) {
+      const m = readProcMem(args.serverPid);
+      rssPerSecond.push(m === null ? null : round(m.rssKb / 1024, 1));
+    }
     const rate = ((delivered - lastDelivered) * 1000) / (t - lastTick);
     lastDelivered = delivered;
     lastTick = t;
@@ -782,7 +987,11 @@ async function main(): Promise<void> {
     log(
       `t=${((t - publishStartMs) / 1000).toFixed(0)}s${t < windowStartMs ? ' (warm-up)' : ''}` +
         ` published ${sent} (answered 201: ${ackedCount}), ${Math.round(rate).toLocaleString('en-US')} events/s,` +
-        ` latency p99 so far ${p99 === null ? '-' : p99.toFixed(2)} ms`,
+        ` latency p99 so far ${p99 === null ? '-' : p99.toFixed(2)} ms` +
+        (slow
+          ? `, stalled readers dropped by the server: ${stalled.filter((s) => s.closedAtNs !== null).length}` +
+            `/${stalledOpenAtPublish}`
+          : ''),
     );
   }, 1000);
   pumpPublish();
@@ -830,6 +1039,22 @@ async function main(): Promise<void> {
   clearInterval(progress);
   clearInterval(sweeper);
   const memAfter = readProcMem(args.serverPid);
+  let serverSlowReaderDisconnects: number | null = null;
+  let serverStreamsAtEnd: number | null = null;
+  if (slow) {
+    // Keep probing a little longer, so a stalled socket closed just now is noticed too.
+    await sleep(750);
+    if (stalledProbe) {
+      clearInterval(stalledProbe);
+    }
+    probeStalled();
+    serverSlowReaderDisconnects = await readMetric(
+      args.host,
+      args.port,
+      'sse_slow_reader_disconnects_total{stream="broadcast"}',
+    );
+    serverStreamsAtEnd = await readMetric(args.host, args.port, 'sse_open_connections{stream="broadcast"}');
+  }
 
   // ------------------------------------------------------------------ accounting
   let expected = 0;
@@ -861,16 +1086,73 @@ async function main(): Promise<void> {
       }
     }
   }
-  const streamsConnectedAtStart = openAtPublish;
+  const streamsConnectedAtStart = openAtPublish + stalledOpenAtPublish;
 
   shuttingDown = true;
   for (const c of conns) {
     c.destroy();
   }
+  stalledShuttingDown = true;
+  for (const s of stalled) {
+    s.socket.destroy();
+  }
   sseAgent.destroy();
   pubAgent.destroy();
 
   const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
+  const slowExtras: Record<string, unknown> = {};
+  if (slow) {
+    const dropped = stalled.filter((s) => s.closedAtNs !== null);
+    const droppedAt = dropped.map((s) => ((s.closedAtNs ?? 0) - windowStartNs) / 1e9).sort((a, b) => a - b);
+    const how: Record<string, number> = {};
+    for (const s of dropped) {
+      how[s.closedHow ?? '?'] = (how[s.closedHow ?? '?'] ?? 0) + 1;
+    }
+    const connectFailures: Record<string, number> = {};
+    for (const s of stalled) {
+      if (s.failed !== null) {
+        connectFailures[s.failed] = (connectFailures[s.failed] ?? 0) + 1;
+      }
+    }
+    const perSecond = latencyPerSecond.map((values) => Float64Array.from(values).sort());
+    const at = (sorted: Float64Array, p: number): number | null =>
+      sorted.length === 0
+        ? null
+        : round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))], 2);
+    Object.assign(slowExtras, {
+      stalled: plan.stalled,
+      stalled_connected: stalled.filter((s) => s.connected).length,
+      ...(Object.keys(connectFailures).length > 0 ? { stalled_connect_failed: connectFailures } : {}),
+      stalled_open_at_publish: stalledOpenAtPublish,
+      stalled_disconnected_by_server: dropped.length,
+      stalled_still_open_at_end: stalled.filter((s) => s.connected && s.closedAtNs === null).length,
+      // how this side noticed: ECONNRESET/EPIPE = a probe write failed, end/close = the socket said so
+      stalled_disconnect_noticed_by: how,
+      // seconds into the measured window (negative: during warm-up) when this side noticed; a probe
+      // runs every 250 ms, so this is up to ~0.5 s after the server closed the connection
+      stalled_disconnected_at_s:
+        droppedAt.length === 0
+          ? null
+          : {
+              first: round(droppedAt[0], 2),
+              p50: round(droppedAt[Math.ceil(droppedAt.length / 2) - 1], 2),
+              last: round(droppedAt[droppedAt.length - 1], 2),
+            },
+      server_slow_reader_disconnects: serverSlowReaderDisconnects,
+      server_open_streams_at_start: serverStreamsAtStart,
+      server_open_streams_at_end: serverStreamsAtEnd,
+      latency_ms_first_half: histFirstHalf.summary(),
+      latency_ms_second_half: histSecondHalf.summary(),
+      // healthy readers, by the second of the measured window in which the message was sent
+      latency_ms_per_s: {
+        p50: perSecond.map((v) => at(v, 0.5)),
+        p99: perSecond.map((v) => at(v, 0.99)),
+        max: perSecond.map((v) => (v.length === 0 ? null : round(v[v.length - 1], 2))),
+      },
+      // server RSS sampled once a second from the start of publishing (warm-up included)
+      server_rss_mb_per_s: rssPerSecond,
+    });
+  }
   const wallS = windowWallMs / 1000;
   const loadgenCpuMs = (cpuWindow.user + cpuWindow.system) / 1000;
   const result = {
@@ -900,6 +1182,8 @@ async function main(): Promise<void> {
     duplicates,
     reordered,
     ...(direct ? { misdelivered } : {}),
+    ...(slow ? { message_bytes: plan.messageBytes } : {}),
+    ...slowExtras,
     delivered_unacked: deliveredUnacked,
     flow_control_released: released,
     disconnects,

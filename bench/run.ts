@@ -9,13 +9,18 @@
  * Targets: `gateway` (node dist/main.js) and `baseline-node-http` (dist-bench/bench/baseline-server.js,
  * the plain node:http reference).
  *
+ * Scenarios: broadcast-10k, direct-10k, latency-250 (250 streams, 200 msg/s) and slow-readers
+ * (latency-250 with 4096-byte messages plus 25 stalled readers that never read: does the server drop
+ * them, and do the healthy readers keep their latency? see loadgen.ts).
+ *
  * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
- *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250), BENCH_CONNECT_CONCURRENCY (256),
+ *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250,slow-readers), BENCH_CONNECT_CONCURRENCY (256),
  *      BENCH_PAYLOAD_BYTES (0), BENCH_WARMUP_SECONDS (1: publishing before the measured window),
  *      BENCH_PUBLISH_CONCURRENCY (0 = per scenario: broadcast 8, direct 16, latency 16 POSTs in flight),
  *      BENCH_SSE_CLIENT (net: streams read over plain TCP with our own HTTP/1.1 + SSE decoder; http: node:http
  *      client, about twice the CPU per event), BENCH_LOG_DIR (dist-bench/logs: server output of each run),
- *      BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ *      BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+ *      BENCH_STALLED (25: stalled readers in slow-readers; 0 = the same load without them, as a control).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y override the env.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +33,12 @@ import { performance } from 'node:perf_hooks';
 import type { LoadgenArgs, ScenarioName } from './loadgen';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SCENARIO_NAMES: readonly ScenarioName[] = ['broadcast-10k', 'direct-10k', 'latency-250'];
+const SCENARIO_NAMES: readonly ScenarioName[] = [
+  'broadcast-10k',
+  'direct-10k',
+  'latency-250',
+  'slow-readers',
+];
 const TARGETS = ['gateway', 'baseline-node-http'] as const;
 type Target = (typeof TARGETS)[number];
 
@@ -45,6 +55,8 @@ interface Options {
   /** Extra node flags for the server process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
   serverNodeArgs: string[];
   logDir: string;
+  /** Stalled readers in slow-readers. */
+  stalled: number;
 }
 
 type Result = Record<string, unknown>;
@@ -102,6 +114,7 @@ function parseOptions(): Options {
     sseClient: pick('sse-client', 'BENCH_SSE_CLIENT', 'net') === 'http' ? 'http' : 'net',
     serverNodeArgs: list(pick('server-node-args', 'BENCH_SERVER_NODE_ARGS', '').replace(/\s+/g, ',')),
     logDir: pick('log-dir', 'BENCH_LOG_DIR', path.join(ROOT, 'dist-bench', 'logs')),
+    stalled: Math.floor(num('stalled', 'BENCH_STALLED', 25, 0, 1000)),
   };
 }
 
@@ -262,8 +275,13 @@ async function runOne(target: Target, scenario: ScenarioName, opts: Options): Pr
   } catch (err) {
     return { scenario, target, error: err instanceof Error ? err.message : String(err) };
   }
-  const connections = scenario === 'latency-250' ? Math.min(250, opts.connections) : opts.connections;
-  log(`scenario ${scenario}: connecting ${connections}…`);
+  const small = scenario === 'latency-250' || scenario === 'slow-readers';
+  const connections = small ? Math.min(250, opts.connections) : opts.connections;
+  log(
+    `scenario ${scenario}: connecting ${connections}` +
+      (scenario === 'slow-readers' ? ` (+ ${opts.stalled} stalled)` : '') +
+      '…',
+  );
   let result: Result;
   try {
     result = await runLoadgen({
@@ -280,6 +298,7 @@ async function runOne(target: Target, scenario: ScenarioName, opts: Options): Pr
       payloadBytes: opts.payloadBytes,
       publishConcurrency: opts.publishConcurrency,
       sseClient: opts.sseClient,
+      stalled: opts.stalled,
     });
   } finally {
     const alive = server.child.exitCode === null && server.child.signalCode === null;
@@ -322,6 +341,7 @@ function summary(results: Result[]): void {
     'kB/conn',
     'srv cpu%',
     'gen cpu%',
+    'stalled dropped',
   ];
   const rows = results.map((r) => {
     if (typeof r.error === 'string') {
@@ -344,6 +364,7 @@ function summary(results: Result[]): void {
       fmt(r.server_rss_kb_per_conn, 1),
       fmt(r.server_cpu_pct),
       fmt(r.loadgen_cpu_pct),
+      stalledCell(r),
     ];
   });
   const widths = header.map((h, i) =>
@@ -358,6 +379,45 @@ function summary(results: Result[]): void {
   for (const r of rows) {
     process.stderr.write(`${line(r)}\n`);
   }
+  const notes = results.filter((r) => r.scenario === 'slow-readers' && typeof r.error !== 'string');
+  if (notes.length > 0) {
+    log(
+      "stalled dropped = stalled readers the server closed, as seen by the client (server's own " +
+        'sse_slow_reader_disconnects_total in parentheses, "-" = no /metrics)',
+    );
+  }
+  for (const r of notes) {
+    const half = (v: unknown): string => {
+      const h = (v ?? {}) as Record<string, unknown>;
+      return `p50 ${fmt(h.p50, 2)} / p99 ${fmt(h.p99, 2)} / max ${fmt(h.max, 1)} ms`;
+    };
+    const at = r.stalled_disconnected_at_s as Record<string, unknown> | null | undefined;
+    const perS = ((r.latency_ms_per_s ?? {}) as Record<string, unknown>).p99;
+    const rss = r.server_rss_mb_per_s;
+    process.stderr.write(
+      `  slow-readers ${String(r.target)}: ${fmt(r.stalled_disconnected_by_server)}/${fmt(r.stalled)} stalled ` +
+        `readers dropped` +
+        (at ? ` (noticed ${fmt(at.first, 1)}..${fmt(at.last, 1)} s into the window)` : '') +
+        `, ${fmt(r.stalled_still_open_at_end)} still open at the end; server RSS peak ${fmt(r.server_rss_mb_peak, 1)} MB` +
+        (Array.isArray(rss) ? ` (per s: ${rss.map((v) => fmt(v)).join(' ')})` : '') +
+        `\n    healthy latency, first half: ${half(r.latency_ms_first_half)}; ` +
+        `second half: ${half(r.latency_ms_second_half)}` +
+        (Array.isArray(perS)
+          ? `\n    healthy p99 per second (ms): ${perS.map((v) => fmt(v, 1)).join(' ')}`
+          : '') +
+        '\n',
+    );
+  }
+}
+
+/** `dropped/stalled (server counter)` for slow-readers, '-' for the other scenarios. */
+function stalledCell(r: Result): string {
+  if (typeof r.stalled !== 'number') {
+    return '-';
+  }
+  const server =
+    typeof r.server_slow_reader_disconnects === 'number' ? fmt(r.server_slow_reader_disconnects) : '-';
+  return `${fmt(r.stalled_disconnected_by_server)}/${fmt(r.stalled)} (${server})`;
 }
 
 async function main(): Promise<void> {

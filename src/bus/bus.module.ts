@@ -14,7 +14,7 @@ import { MessageBus } from './message-bus.interface';
       useFactory: (config: AppConfig): MessageBus => {
         switch (config.MESSAGE_BUS) {
           case 'memory':
-            return new InMemoryMessageBus(config.BUS_HISTORY_SIZE);
+            return new InMemoryMessageBus(config.BUS_HISTORY_SIZE, config.BUS_HISTORY_BYTES);
         }
       },
     },

@@ -6,7 +6,7 @@ describe(InMemoryMessageBus.name, () => {
   let sut: InMemoryMessageBus;
 
   beforeEach(() => {
-    sut = new InMemoryMessageBus(100);
+    sut = new InMemoryMessageBus(100, 1_000_000);
   });
 
   const values = (deliveries: BusDelivery[]) => deliveries.map((d) => ('gap' in d ? 'GAP' : d.value));

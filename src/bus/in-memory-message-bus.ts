@@ -15,7 +15,10 @@ export class InMemoryMessageBus implements MessageBus {
   /** Distinguishes positions of this run from those a client kept from an earlier one. */
   private readonly epoch = Date.now().toString(36);
 
-  constructor(private readonly historySize: number) {}
+  constructor(
+    private readonly historySize: number,
+    private readonly historyMaxSize: number,
+  ) {}
 
   publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
     const record = this.log(topic).append(key, value);
@@ -62,7 +65,7 @@ export class InMemoryMessageBus implements MessageBus {
   private log(topic: string): TopicLog {
     let log = this.logs.get(topic);
     if (!log) {
-      log = new TopicLog(topic, this.epoch, this.historySize);
+      log = new TopicLog(topic, this.epoch, this.historySize, this.historyMaxSize);
       this.logs.set(topic, log);
     }
     return log;

@@ -4,7 +4,7 @@ describe(TopicLog.name, () => {
   let sut: TopicLog;
 
   beforeEach(() => {
-    sut = new TopicLog('t', 'ep', 3);
+    sut = new TopicLog('t', 'ep', 3, 1000);
   });
 
   it('gives records increasing positions of its epoch, and a head before the first', () => {
@@ -43,4 +43,17 @@ describe(TopicLog.name, () => {
       expect(sut.readAfter(position).complete).toBe(false);
     },
   );
+
+  it('drops the oldest records when the retained text passes its size bound, keeping the newest', () => {
+    const sized = new TopicLog('t', 'ep', 100, 10);
+    sized.append('a', '12345');
+    sized.append('a', '12345');
+    expect(sized.retained).toBe(2);
+    sized.append('a', '123');
+    expect(sized.retained).toBe(2); // 13 characters > 10: the first record goes
+    expect(sized.readAfter('ep-0')).toMatchObject({ complete: false, resumeAfter: 'ep-1' });
+    sized.append('a', 'x'.repeat(50));
+    expect(sized.retained).toBe(1); // over the bound alone, but the newest record stays
+    expect(sized.readAfter('ep-3').records.map((r) => r.value.length)).toEqual([50]);
+  });
 });

@@ -9,17 +9,24 @@ import { BusRecord } from './message-bus.interface';
 export class TopicLog {
   private readonly ring: (BusRecord | undefined)[];
   private nextOffset = 1;
+  private firstRetained = 1;
+  /** Characters of message text retained: the size bound, so big messages cannot pile up. */
+  private retainedSize = 0;
 
   constructor(
     readonly topic: string,
     private readonly epoch: string,
     private readonly capacity: number,
+    private readonly maxSize: number,
   ) {
     this.ring = new Array<BusRecord | undefined>(capacity);
   }
 
   append(key: string | null, value: string): BusRecord {
     const offset = this.nextOffset++;
+    while (offset - this.firstRetained >= this.capacity) {
+      this.evictOldest();
+    }
     const record: BusRecord = {
       topic: this.topic,
       key,
@@ -28,7 +35,17 @@ export class TopicLog {
       timestamp: Date.now(),
     };
     this.ring[offset % this.capacity] = record;
+    this.retainedSize += value.length;
+    // The newest record stays even when it alone is over the bound: live streams still get it.
+    while (this.retainedSize > this.maxSize && this.firstRetained < offset) {
+      this.evictOldest();
+    }
     return record;
+  }
+
+  /** Records retained now: for tests and metrics. */
+  get retained(): number {
+    return this.nextOffset - this.firstRetained;
   }
 
   /** Position of the newest record (offset 0 before the first one). */
@@ -44,7 +61,7 @@ export class TopicLog {
     position: string,
     key?: string,
   ): { records: BusRecord[]; complete: boolean; resumeAfter: string } {
-    const oldest = Math.max(1, this.nextOffset - this.capacity);
+    const oldest = this.firstRetained;
     const requested = this.offsetOf(position);
     const known = requested !== undefined && requested < this.nextOffset;
     const complete = known && requested >= oldest - 1;
@@ -57,6 +74,13 @@ export class TopicLog {
       }
     }
     return { records, complete, resumeAfter: this.positionOf(from - 1) };
+  }
+
+  private evictOldest(): void {
+    const slot = this.firstRetained % this.capacity;
+    this.retainedSize -= this.ring[slot]?.value.length ?? 0;
+    this.ring[slot] = undefined;
+    this.firstRetained++;
   }
 
   private positionOf(offset: number): string {

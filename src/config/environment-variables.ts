@@ -52,6 +52,16 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   BUS_HISTORY_SIZE: number = 10_000;
 
+  /**
+   * Message text each in-memory topic keeps for resume, in characters (about bytes): whichever of
+   * this and BUS_HISTORY_SIZE is reached first drops the oldest records.
+   */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  BUS_HISTORY_BYTES: number = 16 * 1024 * 1024;
+
   /** Largest accepted request body, in bytes; bigger bodies get 413. */
   @Expose()
   @Transform(toInt)

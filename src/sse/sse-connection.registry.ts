@@ -20,8 +20,9 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   private readonly hooks: SseConnectionHooks = {
     onSlowReader: (connection) => {
       this.metrics.add(this.metrics.slowReaders, connection.options.stream, 1);
+      const { stream, requestId, maxBufferBytes } = connection.options;
       this.logger.warn(
-        `Disconnected a slow reader on ${connection.options.stream}: more than ${connection.options.maxBufferBytes} bytes waited for it`,
+        `Disconnected a slow reader on ${stream} (stream request ${requestId}): more than ${maxBufferBytes} bytes waited for it`,
       );
     },
     onEventsSent: (connection, count) =>
@@ -49,6 +50,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   open(
     response: ServerResponse,
     stream: string,
+    requestId: string,
     user: string | undefined,
     onFinish: () => void,
   ): SseConnection {
@@ -71,6 +73,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       response,
       {
         stream,
+        requestId,
         user: userKey,
         maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
         retryMs: this.config.SSE_RETRY_MS,

@@ -6,6 +6,8 @@ import { SseEvent } from './sse-event';
 
 export interface SseConnectionOptions {
   readonly stream: string;
+  /** Id of the request that opened the stream, for logs written outside it. */
+  readonly requestId: string;
   readonly user?: string;
   readonly maxBufferBytes: number;
   readonly retryMs: number;

@@ -61,6 +61,7 @@ export class SseInterceptor implements NestInterceptor {
         connection = this.registry.open(
           response,
           route.stream,
+          String((request as Request & { id?: string | number }).id ?? ''),
           typeof user === 'string' ? user : undefined,
           () => end(),
         );

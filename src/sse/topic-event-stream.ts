@@ -11,7 +11,11 @@ export const HISTORY_GAP_EVENT = 'history-gap';
  * Last-Event-ID resumes right after it.
  */
 export class TopicEventStream {
-  private readonly events = new WeakMap<BusRecord, SseEvent>();
+  // A live record reaches all its streams in one synchronous dispatch, so remembering the last one
+  // is enough to encode it once. Keeping events as long as their records (the resume history)
+  // would hold two encoded copies of every retained message.
+  private lastRecord?: BusRecord;
+  private lastEvent?: SseEvent;
 
   constructor(
     private readonly bus: MessageBus,
@@ -35,13 +39,13 @@ export class TopicEventStream {
     if (isBusGap(delivery)) {
       return gapEvent(delivery);
     }
-    let event = this.events.get(delivery);
-    if (!event) {
-      const { data, type } = this.toEvent(delivery);
-      event = new SseEvent(delivery.position, data, type);
-      this.events.set(delivery, event);
+    if (delivery === this.lastRecord && this.lastEvent) {
+      return this.lastEvent;
     }
-    return event;
+    const { data, type } = this.toEvent(delivery);
+    this.lastRecord = delivery;
+    this.lastEvent = new SseEvent(delivery.position, data, type);
+    return this.lastEvent;
   }
 }
 

@@ -8,6 +8,7 @@ import {
   NestInterceptor,
 } from '@nestjs/common';
 import { SSE_METADATA } from '@nestjs/common/constants';
+import { SSE_ABORT_CONTROLLER } from '@nestjs/common/decorators/http/sse-signal.decorator';
 import { Reflector } from '@nestjs/core';
 import { Request, Response } from 'express';
 import { Observable, Subscriber } from 'rxjs';
@@ -50,10 +51,13 @@ export class SseInterceptor implements NestInterceptor {
   }
 
   private serve(route: SseRouteOptions, request: Request, response: Response, next: CallHandler) {
-    return new Observable<MessageEvent>((nest) => {
+    return new Observable<MessageEvent>((subscriber) => {
+      // Nest's subscriber, reached only through this box: it is emptied at the hand-off, since the
+      // closures below live as long as the stream and would otherwise keep Nest's writer alive.
+      const sink: { nest?: Subscriber<MessageEvent> } = { nest: subscriber };
       const user = route.userQuery === undefined ? undefined : request.query[route.userQuery];
       // Ends the stream: through Nest's writer until the hand-off, on the response itself after it.
-      let end = () => nest.complete();
+      let end = () => sink.nest?.complete();
       let connection: SseConnection;
       try {
         // A user name that fails validation is refused by the pipes right after this; counting
@@ -66,7 +70,7 @@ export class SseInterceptor implements NestInterceptor {
           () => end(),
         );
       } catch (error) {
-        nest.error(error);
+        subscriber.error(error);
         return;
       }
       let headersOut = false;
@@ -82,7 +86,7 @@ export class SseInterceptor implements NestInterceptor {
             `SSE handlers of ${route.stream} must emit SseEvent, got ${typeof event}`,
           );
           if (!headersOut) {
-            nest.error(mistake); // a 500 from the exception filter
+            sink.nest?.error(mistake); // a 500 from the exception filter
             return;
           }
           this.logger.error(mistake.message);
@@ -91,7 +95,7 @@ export class SseInterceptor implements NestInterceptor {
         },
         error: (error: unknown) => {
           if (!headersOut) {
-            nest.error(error); // a 4xx/5xx from the exception filters, no stream yet
+            sink.nest?.error(error); // a 4xx/5xx from the exception filters, no stream yet
             return;
           }
           this.logger.error(
@@ -119,14 +123,16 @@ export class SseInterceptor implements NestInterceptor {
         if (!connection.isOpen) {
           return;
         }
-        nest.next({ comment: 'stream open' });
+        sink.nest?.next({ comment: 'stream open' });
         if (!response.headersSent) {
-          nest.error(new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'));
+          sink.nest?.error(
+            new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'),
+          );
           return;
         }
         headersOut = true;
         if (request.method === 'HEAD') {
-          nest.complete(); // headers only: a HEAD response has no body
+          sink.nest?.complete(); // headers only: a HEAD response has no body
           return;
         }
         connection.start();
@@ -136,7 +142,11 @@ export class SseInterceptor implements NestInterceptor {
           route.keepAlive.comment,
         );
         handedOff = true;
-        end = handOff(response, nest);
+        const nest = sink.nest;
+        sink.nest = undefined;
+        if (nest) {
+          end = handOff(request, response, nest);
+        }
         response.once('close', release);
       }, 0);
       return () => {
@@ -155,13 +165,20 @@ export class SseInterceptor implements NestInterceptor {
  * living as long as the stream. Nest ends the response when its writer completes; that one call
  * is absorbed, and the response stays open for SseConnection. Returns how to end it for real.
  */
-function handOff(response: Response, nest: Subscriber<MessageEvent>): () => void {
+function handOff(request: Request, response: Response, nest: Subscriber<MessageEvent>): () => void {
+  // Nest aborts the request's AbortSignal as its writer completes. The AbortError's stack, until it
+  // is read, keeps the functions of its frames and so the writer's whole scope: read it once.
+  const aborts = (request as Request & { [SSE_ABORT_CONTROLLER]?: AbortController })[SSE_ABORT_CONTROLLER];
+  aborts?.signal.addEventListener('abort', () => void (aborts.signal.reason as Error | undefined)?.stack, {
+    once: true,
+  });
   // Put back by assignment, not `delete`: deleting a property turns the response into a slow
   // dictionary-mode object, about 3 KB more per stream.
   // eslint-disable-next-line @typescript-eslint/unbound-method -- put back on the same object
   const realEnd = response.end;
   response.end = function absorbNestEnd(this: Response) {
     response.end = realEnd;
+    detachPipeListeners(response);
     return this;
   } as Response['end'];
   nest.complete();
@@ -169,4 +186,27 @@ function handOff(response: Response, nest: Subscriber<MessageEvent>): () => void
     response.end = realEnd; // in case Nest did not end it (a future version may not)
     response.end();
   };
+}
+
+/**
+ * The pipe from Nest's finished writer to the response would unpipe only when the response ends,
+ * keeping the writer's stream alive until then. Its listeners are Node's, found by name; should
+ * the names ever change, nothing breaks: the stream is just freed later.
+ */
+const PIPE_LISTENERS: Record<string, string> = {
+  unpipe: 'onunpipe',
+  error: 'onerror',
+  close: 'onclose',
+  finish: 'onfinish',
+  drain: 'ondrain',
+};
+
+function detachPipeListeners(response: Response): void {
+  for (const [event, name] of Object.entries(PIPE_LISTENERS)) {
+    for (const listener of response.listeners(event)) {
+      if ((listener as { name?: string }).name === name) {
+        response.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
 }

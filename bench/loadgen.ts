@@ -134,12 +134,9 @@ function defaultPlan(args: LoadgenArgs): ScenarioPlan {
         messageBytes: 0,
       };
     case 'slow-readers':
+      // latency-250, with 4 KB messages and readers that never read.
       return {
-        mode: 'broadcast',
-        connections: Math.min(250, args.connections),
-        inFlight: 16,
-        window: 1e9,
-        rate: 200,
+        ...defaultPlan({ ...args, scenario: 'latency-250' }),
         stalled: Math.max(0, Math.floor(args.stalled ?? 25)),
         messageBytes: 4096,
       };

@@ -52,7 +52,7 @@ describe('interfaces people expect', () => {
     });
   });
 
-  it('exposes Prometheus metrics: open streams, events sent, slow readers, rejections', async () => {
+  it('exposes Prometheus metrics: open streams, events sent, slow readers, rejections, publish latency', async () => {
     const reader = await SseReader.open(`${running.baseUrl}/v2/sse?username=metered`);
     await post(`${running.baseUrl}/v2/message?username=metered`, 'counted');
     await reader.waitForEvents(1);
@@ -62,6 +62,7 @@ describe('interfaces people expect', () => {
     expect(metrics).toContain('# TYPE sse_slow_reader_disconnects_total counter');
     expect(metrics).toContain('# TYPE sse_connections_rejected_total counter');
     expect(metrics).toContain('process_resident_memory_bytes');
+    expect(metrics).toMatch(/bus_publish_duration_seconds_count\{topic="v2_messages",outcome="ok"\} 1\n/);
     reader.close();
   });
 

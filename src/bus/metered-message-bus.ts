@@ -1,0 +1,45 @@
+import { Observable } from 'rxjs';
+import { Histogram, Registry } from 'prom-client';
+import { BusDelivery, BusHealth, BusRecord, MessageBus, SubscribeOptions } from './message-bus.interface';
+
+/** Wraps whichever MessageBus runs, to time every publish (`bus_publish_duration_seconds`). */
+export class MeteredMessageBus implements MessageBus {
+  private readonly publishDuration: Histogram<'topic' | 'outcome'>;
+
+  constructor(
+    readonly inner: MessageBus,
+    registry: Registry,
+  ) {
+    this.publishDuration = new Histogram({
+      name: 'bus_publish_duration_seconds',
+      help: 'Time from a publish to its acknowledgement by the bus, by topic and outcome',
+      labelNames: ['topic', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+  }
+
+  async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+    const stop = this.publishDuration.startTimer({ topic });
+    try {
+      const record = await this.inner.publish(topic, key, value);
+      stop({ outcome: 'ok' });
+      return record;
+    } catch (error) {
+      stop({ outcome: 'error' });
+      throw error;
+    }
+  }
+
+  subscribe(topic: string, options?: SubscribeOptions): Observable<BusDelivery> {
+    return this.inner.subscribe(topic, options);
+  }
+
+  head(topic: string): string {
+    return this.inner.head(topic);
+  }
+
+  health(): BusHealth {
+    return this.inner.health();
+  }
+}

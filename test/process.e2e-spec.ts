@@ -58,9 +58,17 @@ describe('the service as a process', () => {
     expect(reader.events.map((event) => event.data)).toEqual(['before shutdown']);
   });
 
-  it('writes JSON logs that carry the request id', async () => {
+  it('writes JSON logs that carry the request id, one line per request and per stream', async () => {
     const service = await startService({ LOG_LEVEL: 'info' });
     await fetch(`${service.baseUrl}/health`, { headers: { 'x-request-id': 'log-check-42' } });
+    const stream = await SseReader.open(`${service.baseUrl}/v2/sse?username=logged`, {
+      'x-request-id': 'stream-7',
+    });
+    expect(stream.headers?.['x-request-id']).toBe('stream-7');
+    await post(`${service.baseUrl}/v2/message?username=logged`, 'one');
+    await stream.waitForEvents(1);
+    stream.close();
+    await waitUntil(() => service.output.includes('"msg":"stream closed"'), 'the stream close was logged');
     service.child.kill('SIGTERM');
     expect(await service.exit).toBe(0);
     const lines = service.output
@@ -69,6 +77,14 @@ describe('the service as a process', () => {
       .map((line) => JSON.parse(line) as { req?: { id?: string; url?: string }; msg?: string });
     const completed = lines.find((line) => line.req?.id === 'log-check-42');
     expect(completed).toMatchObject({ req: { url: '/health' }, msg: 'request completed' });
+    const closed = lines.find((line) => line.req?.id === 'stream-7');
+    expect(closed).toMatchObject({
+      msg: 'stream closed',
+      stream: 'v2',
+      user: 'logged',
+      eventsSent: 1,
+      reason: 'client disconnected',
+    });
   });
 
   it.each([

@@ -1,14 +1,22 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { findSseRoutes } from '../sse/sse-routes';
 import { assignRequestId } from './request-id';
 
-/** JSON logs (pino), one line per request with its id, also on every log line made during it. */
+/**
+ * JSON logs (pino), one line per request with its id, also on every log line made during it.
+ * Streams are left out: pino-http would keep a logger and listeners for each open stream (about
+ * 4 KB), and the SSE layer writes one line per stream when it closes instead.
+ */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      imports: [DiscoveryModule],
+      inject: [APP_CONFIG, DiscoveryService],
+      useFactory: (config: AppConfig, discovery: DiscoveryService) => ({
+        exclude: findSseRoutes(discovery),
         pinoHttp: {
           level: config.LOG_LEVEL,
           genReqId: assignRequestId,

@@ -64,7 +64,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     if (this.connections.size >= this.config.SSE_MAX_CONNECTIONS) {
       refuse(new ConnectionLimitError(this.config.SSE_MAX_CONNECTIONS));
     }
-    const userKey = user === undefined ? undefined : `${stream}\u0000${user}`;
+    const userKey = userKeyOf(stream, user);
     const userCount = userKey === undefined ? 0 : (this.perUser.get(userKey) ?? 0);
     if (userKey !== undefined && userCount >= this.config.SSE_MAX_CONNECTIONS_PER_USER) {
       refuse(new UserConnectionLimitError(this.config.SSE_MAX_CONNECTIONS_PER_USER));
@@ -74,7 +74,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       {
         stream,
         requestId,
-        user: userKey,
+        user,
         maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
         retryMs: this.config.SSE_RETRY_MS,
       },
@@ -95,8 +95,18 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       return;
     }
     connection.release();
-    this.metrics.add(this.metrics.open, connection.options.stream, -1);
-    const userKey = connection.options.user;
+    const { stream, user, requestId } = connection.options;
+    this.metrics.add(this.metrics.open, stream, -1);
+    this.logger.log({
+      msg: 'stream closed',
+      req: { id: requestId },
+      stream,
+      user,
+      durationMs: Date.now() - connection.openedAt,
+      eventsSent: connection.eventsSent,
+      reason: connection.closeReason,
+    });
+    const userKey = userKeyOf(stream, user);
     if (userKey !== undefined) {
       const left = (this.perUser.get(userKey) ?? 1) - 1;
       if (left > 0) {
@@ -119,4 +129,9 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       this.logger.log(`Ended ${open.length} open stream(s) for shutdown`);
     }
   }
+}
+
+/** Caps count per stream and user. */
+function userKeyOf(stream: string, user: string | undefined): string | undefined {
+  return user === undefined ? undefined : `${stream}\u0000${user}`;
 }

@@ -45,6 +45,11 @@ export class SseConnection {
   private preludeEvents = 0;
   private started = false;
   private closed = false;
+  readonly openedAt = Date.now();
+  /** Events handed to the socket so far. */
+  eventsSent = 0;
+  /** Why the stream ended, for its log line; a client that leaves is the default. */
+  closeReason = 'client disconnected';
   /**
    * The socket, when frames are written to it directly as HTTP chunks (decided by start()). Kept
    * here so the hot path does not go through the response object.
@@ -124,6 +129,7 @@ export class SseConnection {
       this.response.write(bytes);
     }
     if (events > 0) {
+      this.eventsSent += events;
       this.hooks.onEventsSent(this, events);
     }
   }
@@ -133,6 +139,7 @@ export class SseConnection {
     if (this.closed) {
       return;
     }
+    this.closeReason = comment;
     if (this.started) {
       this.sendComment(new SharedComment(comment));
       const retry = encodeRetry(this.options.retryMs);
@@ -155,6 +162,7 @@ export class SseConnection {
       return;
     }
     if (bounded && this.bufferedBytes + bytes.length > this.options.maxBufferBytes) {
+      this.closeReason = 'slow reader disconnected';
       this.release();
       this.hooks.onSlowReader(this);
       this.response.destroy();

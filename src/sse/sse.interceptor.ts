@@ -17,6 +17,7 @@ import { KeepAliveScheduler } from './keep-alive.scheduler';
 import { SseConnection } from './sse-connection';
 import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
+import { assignRequestId } from '../logging/request-id';
 import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
 
 /**
@@ -65,7 +66,7 @@ export class SseInterceptor implements NestInterceptor {
         connection = this.registry.open(
           response,
           route.stream,
-          String((request as Request & { id?: string | number }).id ?? ''),
+          requestIdOf(request, response),
           typeof user === 'string' ? user : undefined,
           () => end(),
         );
@@ -209,4 +210,15 @@ function detachPipeListeners(response: Response): void {
       }
     }
   }
+}
+
+/** Streams are not seen by the request logger, so they get their request id here. */
+function requestIdOf(request: Request, response: Response): string {
+  const id: unknown = request.id;
+  if (typeof id === 'string' || typeof id === 'number') {
+    return String(id);
+  }
+  const assigned = assignRequestId(request, response);
+  request.id = assigned;
+  return assigned;
 }

@@ -101,7 +101,7 @@ export class SseConnection {
     const first = Buffer.concat([encodeRetry(this.options.retryMs), ...this.prelude]);
     this.prelude = [];
     // The replay may exceed the buffer bound by itself; the bound applies to what comes after it.
-    this.enqueue(this.socket ? toHttpChunk(first) : first, this.preludeEvents, false);
+    this.enqueue(this.framed(first), this.preludeEvents, false);
     this.preludeEvents = 0;
     this.flush();
   }
@@ -142,8 +142,7 @@ export class SseConnection {
     this.closeReason = comment;
     if (this.started) {
       this.sendComment(new SharedComment(comment));
-      const retry = encodeRetry(this.options.retryMs);
-      this.enqueue(this.socket ? toHttpChunk(retry) : retry, 0);
+      this.enqueue(this.framed(encodeRetry(this.options.retryMs)), 0);
       this.flush();
     }
     this.release();
@@ -155,6 +154,11 @@ export class SseConnection {
     this.prelude = [];
     this.pending = [];
     this.pendingBytes = 0;
+  }
+
+  /** Bytes as this connection writes them: one HTTP chunk when it writes to the socket itself. */
+  private framed(bytes: Buffer): Buffer {
+    return this.socket ? toHttpChunk(bytes) : bytes;
   }
 
   private enqueue(bytes: Buffer, events: number, bounded = true): void {

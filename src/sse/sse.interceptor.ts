@@ -74,6 +74,11 @@ export class SseInterceptor implements NestInterceptor {
         subscriber.error(error);
         return;
       }
+      /** Ends a stream that started: a last comment and retry hint, then the response's end. */
+      const stop = (reason: string) => {
+        connection.finish(reason);
+        end();
+      };
       let headersOut = false;
       let handedOff = false;
       let stopKeepAlive: (() => void) | undefined;
@@ -91,8 +96,7 @@ export class SseInterceptor implements NestInterceptor {
             return;
           }
           this.logger.error(mistake.message);
-          connection.finish('stream failed, reconnect');
-          end();
+          stop('stream failed, reconnect');
         },
         error: (error: unknown) => {
           if (!headersOut) {
@@ -103,12 +107,10 @@ export class SseInterceptor implements NestInterceptor {
             `Stream ${route.stream} failed`,
             error instanceof Error ? error.stack : String(error),
           );
-          connection.finish('stream failed, reconnect');
-          end();
+          stop('stream failed, reconnect');
         },
         complete: () => {
-          connection.finish('stream ended');
-          end();
+          stop('stream ended');
         },
       });
       const release = () => {

@@ -11,6 +11,7 @@ import { HeartbeatModule } from './heartbeat/heartbeat.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { SseModule } from './sse/sse.module';
+import { TemperatureModule } from './temperature/temperature.module';
 
 @Module({})
 export class AppModule {
@@ -29,6 +30,7 @@ export class AppModule {
         HeartbeatModule,
         EventsModule,
         BroadcasterModule,
+        TemperatureModule,
       ],
       providers: [
         {

@@ -135,16 +135,26 @@ describe('resources on disconnect', () => {
     const bus = running.app.get<MeteredMessageBus>(MESSAGE_BUS).inner as InMemoryMessageBus;
     const keepAlive = running.app.get(KeepAliveScheduler);
     const timersBefore = timers();
-    const paths = ['/v1/sse?username=u', '/v2/sse?username=u', '/events'];
+    // Features' own subscriptions (the temperature registry) are there before and after.
+    const subscriptionsBefore = bus.subscriptionCount();
+    const paths = [
+      '/v1/sse?username=u',
+      '/v2/sse?username=u',
+      '/v3/sse?username=u',
+      '/events',
+      '/api/temperature/events/u',
+    ];
 
     for (let batch = 0; batch < 20; batch++) {
       await Promise.all(
-        Array.from({ length: 50 }, (_, n) => cycle(`${paths[n % 3].replace('=u', `=u${n}`)}`)),
+        Array.from({ length: 50 }, (_, n) =>
+          cycle(`${paths[n % paths.length].replace(/=u$|\/u$/, `$&${n}`)}`),
+        ),
       );
     }
     await waitUntil(() => registry.size === 0, 'every stream was released');
     expect(registry.usersConnected).toBe(0);
-    expect(bus.subscriptionCount()).toBe(0);
+    expect(bus.subscriptionCount()).toBe(subscriptionsBefore);
     expect(keepAlive.activeTimers()).toBe(0);
     await waitUntil(() => timers() <= timersBefore, `timers returned to ${timersBefore} (now ${timers()})`);
 

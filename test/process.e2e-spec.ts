@@ -90,7 +90,7 @@ describe('the service as a process', () => {
   it.each([
     ['PORT', 'eighty'],
     ['SSE_MAX_CONNECTIONS', '0'],
-    ['MESSAGE_BUS', 'carrier-pigeon'],
+    ['KAFKA_BROKERS', 'carrier-pigeon'],
     ['LOG_LEVEL', 'loud'],
   ])('refuses to start when %s=%s, naming the variable', async (name, value) => {
     const child = spawn(process.execPath, [MAIN], {

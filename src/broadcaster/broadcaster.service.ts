@@ -12,6 +12,7 @@ export class BroadcasterService {
   private readonly streams: TopicEventStream;
 
   constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
+    bus.declareTopic(BROADCAST_TOPIC);
     this.streams = new TopicEventStream(bus, BROADCAST_TOPIC, (record) => ({ data: record.value }));
   }
 

@@ -1,12 +1,30 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { InMemoryMessageBus } from './in-memory-message-bus';
-import { BusDelivery } from './message-bus.interface';
+import { BusDelivery, OLDEST } from './message-bus.interface';
 
 describe(InMemoryMessageBus.name, () => {
   let sut: InMemoryMessageBus;
 
   beforeEach(() => {
     sut = new InMemoryMessageBus(100, 1_000_000);
+    sut.declareTopic('t');
+    sut.declareTopic('other');
+  });
+
+  it('refuses topics no feature declared', () => {
+    expect(() => sut.publish('undeclared', null, 'x')).toThrow('Topic undeclared was not declared');
+  });
+
+  it('gives a projection every retained record, then live ones (projection), and a stream asking for OLDEST the same', async () => {
+    await sut.publish('t', 'a', 'one');
+    await sut.publish('t', 'b', 'two');
+    const seen: BusDelivery[] = [];
+    const subscription = sut.subscribe('t', { projection: true }).subscribe((d) => seen.push(d));
+    await sut.publish('t', 'a', 'three');
+    expect(values(seen)).toEqual(['one', 'two', 'three']);
+    subscription.unsubscribe();
+    const a = await firstValueFrom(sut.subscribe('t', { key: 'a', after: OLDEST }).pipe(take(2), toArray()));
+    expect(values(a)).toEqual(['one', 'three']);
   });
 
   const values = (deliveries: BusDelivery[]) => deliveries.map((d) => ('gap' in d ? 'GAP' : d.value));

@@ -1,12 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { LocalFanout } from './local-fanout';
-import { BusDelivery, BusHealth, BusRecord, MessageBus, SubscribeOptions } from './message-bus.interface';
+import { UndeclaredTopicError } from './bus.errors';
+import {
+  BusDelivery,
+  BusHealth,
+  BusRecord,
+  MessageBus,
+  OLDEST,
+  SubscribeOptions,
+  TopicOptions,
+} from './message-bus.interface';
 import { TopicLog } from './topic-log';
 
 /**
  * The embedded bus: every topic is a bounded in-memory log, and publishing hands the record to
- * this process's streams. Nothing leaves the process, so it serves one instance only.
+ * this process's streams. Nothing leaves the process, so it serves one instance only. Records
+ * come only from this process's own features, so topic options (parsing records of other
+ * producers, reading a commit log from its start) have nothing to do here.
  */
 @Injectable()
 export class InMemoryMessageBus implements MessageBus {
@@ -20,6 +31,10 @@ export class InMemoryMessageBus implements MessageBus {
     private readonly historyMaxSize: number,
   ) {}
 
+  declareTopic(topic: string, _options?: TopicOptions): void {
+    this.log(topic, true);
+  }
+
   publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
     const record = this.log(topic).append(key, value);
     this.fanout.dispatch(record);
@@ -27,7 +42,9 @@ export class InMemoryMessageBus implements MessageBus {
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
-    const { key, after } = options;
+    const { key, projection } = options;
+    const log = this.log(topic);
+    const after = projection || options.after === OLDEST ? log.beforeOldest() : options.after;
     const live = this.fanout.live(topic, key);
     if (after === undefined) {
       return live;
@@ -35,7 +52,7 @@ export class InMemoryMessageBus implements MessageBus {
     return new Observable<BusDelivery>((subscriber) => {
       // Replay and live subscription happen in one synchronous step, so no record published in
       // between can be missed or delivered twice.
-      const { records, complete, resumeAfter } = this.log(topic).readAfter(after, key);
+      const { records, complete, resumeAfter } = log.readAfter(after, key);
       if (!complete) {
         subscriber.next({ gap: true, requested: after, resumeAfter });
       }
@@ -62,9 +79,12 @@ export class InMemoryMessageBus implements MessageBus {
     return this.fanout.subscriptionCount();
   }
 
-  private log(topic: string): TopicLog {
+  private log(topic: string, declare = false): TopicLog {
     let log = this.logs.get(topic);
     if (!log) {
+      if (!declare) {
+        throw new UndeclaredTopicError(topic);
+      }
       log = new TopicLog(topic, this.epoch, this.historySize, this.historyMaxSize);
       this.logs.set(topic, log);
     }

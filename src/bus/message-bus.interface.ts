@@ -25,6 +25,9 @@ export type BusDelivery = BusRecord | BusGap;
 
 export const isBusGap = (delivery: BusDelivery): delivery is BusGap => 'gap' in delivery;
 
+/** `after` this: replay everything the bus holds of the topic (of the key), then live records. */
+export const OLDEST = Symbol('oldest retained record');
+
 export interface SubscribeOptions {
   /** Only records with this key; all records of the topic when absent. */
   key?: string;
@@ -32,7 +35,30 @@ export interface SubscribeOptions {
    * Resume: first the retained records after this position (exclusive), then live ones, each once
    * and in order. Absent: live records only.
    */
-  after?: string;
+  after?: string | typeof OLDEST;
+  /**
+   * For state derived from the log, not for client streams: every record the bus holds and every
+   * one it takes from now on, as it takes them; on Kafka that includes the whole catch-up at
+   * start (for a commit-log topic, the whole retained topic), not only what stays in history.
+   */
+  projection?: boolean;
+}
+
+/** The verdict of a topic's `parse` on one record: its routing key, or why it is skipped. */
+export type ParsedRecord = { key: string | null } | { error: string };
+
+export interface TopicOptions {
+  /**
+   * Checks each record's value and names its routing key. Records written by other producers can
+   * be malformed: an `error` skips the record (logged with the reason), it never stops the bus.
+   * Default: every value is accepted, keyed by the transport's own record key.
+   */
+  parse?: (value: string, key: string | null) => ParsedRecord;
+  /**
+   * The topic is a commit log whose whole retained content matters (entity events): read it from
+   * its beginning at start-up, not only the tail kept for resume.
+   */
+  commitLog?: boolean;
 }
 
 export interface BusHealth {
@@ -40,9 +66,18 @@ export interface BusHealth {
   readonly details: Record<string, unknown>;
 }
 
-/** The message bus every feature publishes to and streams from. Domain code only sees this. */
+/**
+ * The message bus every feature publishes to and streams from. Domain code only sees this.
+ * Features declare their topics when they are constructed; the bus starts once the application
+ * is up, so it knows every topic before it connects to a transport.
+ */
 export interface MessageBus {
-  /** Resolves once the record is durable for this implementation (appended; acknowledged). */
+  declareTopic(topic: string, options?: TopicOptions): void;
+
+  /**
+   * Resolves once the record is durable for this implementation (appended; acknowledged by every
+   * in-sync replica). Rejects with BusUnavailableError when the transport cannot take it in time.
+   */
   publish(topic: string, key: string | null, value: string): Promise<BusRecord>;
 
   subscribe(topic: string, options?: SubscribeOptions): Observable<BusDelivery>;
@@ -51,4 +86,10 @@ export interface MessageBus {
   head(topic: string): string;
 
   health(): BusHealth;
+
+  /** Starts connecting in the background: the service serves whether or not a transport is up. */
+  start?(): void;
+
+  /** Stops consuming (committing what was read) and flushes what was published. */
+  close?(): Promise<void>;
 }

@@ -1,9 +1,21 @@
+import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { Histogram, Registry } from 'prom-client';
-import { BusDelivery, BusHealth, BusRecord, MessageBus, SubscribeOptions } from './message-bus.interface';
+import {
+  BusDelivery,
+  BusHealth,
+  BusRecord,
+  MessageBus,
+  SubscribeOptions,
+  TopicOptions,
+} from './message-bus.interface';
 
-/** Wraps whichever MessageBus runs, to time every publish (`bus_publish_duration_seconds`). */
-export class MeteredMessageBus implements MessageBus {
+/**
+ * Wraps whichever MessageBus runs, to time every publish (`bus_publish_duration_seconds`), and
+ * ties it to the application's lifecycle: it starts once every feature has declared its topics,
+ * and closes after the SSE layer has ended the streams.
+ */
+export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly publishDuration: Histogram<'topic' | 'outcome'>;
 
   constructor(
@@ -17,6 +29,26 @@ export class MeteredMessageBus implements MessageBus {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
+  }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  declareTopic(topic: string, options?: TopicOptions): void {
+    this.inner.declareTopic(topic, options);
+  }
+
+  start(): void {
+    this.inner.start?.();
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 
   async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {

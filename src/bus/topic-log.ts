@@ -53,6 +53,11 @@ export class TopicLog {
     return this.positionOf(this.nextOffset - 1);
   }
 
+  /** The position just before the oldest retained record: reading after it replays them all. */
+  beforeOldest(): string {
+    return this.positionOf(this.firstRetained - 1);
+  }
+
   /**
    * Retained records after `position`, optionally of one key. `complete` is false when records
    * after that position were already dropped, or the position is not one of this log.

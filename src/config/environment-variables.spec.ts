@@ -5,11 +5,28 @@ describe(loadConfig.name, () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       PORT: 3000,
-      MESSAGE_BUS: 'memory',
+      MAX_SSE_CONNECTION_TIME: 60_000,
       HEARTBEAT_INTERVAL_MS: 15_000,
       HEARTBEAT_KEEPALIVE_MS: 3_000,
     });
     expect(config.HOST).toBeUndefined();
+    expect(config.KAFKA_BROKERS).toBeUndefined();
+  });
+
+  it.each([
+    ['90', 90_000],
+    ['60s', 60_000],
+    ['1500ms', 1_500],
+    ['2m', 120_000],
+    ['0.5s', 500],
+  ])('reads MAX_SSE_CONNECTION_TIME=%s as %d ms', (value, ms) => {
+    expect(loadConfig({ MAX_SSE_CONNECTION_TIME: value }).MAX_SSE_CONNECTION_TIME).toBe(ms);
+  });
+
+  it('takes a list of Kafka brokers', () => {
+    expect(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092,kafka-2:19092' }).KAFKA_BROKERS).toBe(
+      '127.0.0.1:9092,kafka-2:19092',
+    );
   });
 
   it('reads numbers from strings and ignores unrelated and empty variables', () => {
@@ -23,7 +40,10 @@ describe(loadConfig.name, () => {
     ['PORT', '80a'],
     ['PORT', '70000'],
     ['SSE_MAX_CONNECTIONS', '0'],
-    ['MESSAGE_BUS', 'kafkaa'],
+    ['KAFKA_BROKERS', 'localhost'],
+    ['KAFKA_BROKERS', 'a:1,,b:2'],
+    ['MAX_SSE_CONNECTION_TIME', '60 seconds'],
+    ['MAX_SSE_CONNECTION_TIME', '10ms'],
     ['SSE_RETRY_MS', '1.5'],
   ])('stops on %s=%s, naming the variable and the value', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigValidationError);

@@ -1,15 +1,29 @@
 import { Expose, plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync } from 'class-validator';
-
-// Kafka joins this list with its transport (issue 3); an unknown value stops start-up.
-export const BUS_KINDS = ['memory'] as const;
-export type BusKind = (typeof BUS_KINDS)[number];
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** `60`, `60s`, `500ms`, `2m` to milliseconds; anything else is left for validation to reject. */
+const toMilliseconds = ({ value }: { value: unknown }): unknown => {
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value) : null;
+  return match ? Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 's']) : value;
+};
 
 /**
  * Every variable the service reads, with its default. Validated once at start-up; a bad value
@@ -39,12 +53,46 @@ export class EnvironmentVariables {
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 
-  /** Which MessageBus implementation runs: the in-memory default, or Kafka. */
+  /**
+   * Kafka bootstrap servers, `host:port[,host:port...]`. Set: Kafka is the message bus. Unset: the
+   * in-memory bus, one process.
+   */
   @Expose()
-  @IsIn(BUS_KINDS)
-  MESSAGE_BUS: BusKind = 'memory';
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]+:\d{1,5}(,[A-Za-z0-9._-]+:\d{1,5})*$/, {
+    message: '$property must be a comma-separated list of host:port',
+  })
+  KAFKA_BROKERS?: string;
 
-  /** Records each in-memory topic keeps for resume with Last-Event-ID. */
+  /** Kafka client id, and the prefix of this service's consumer group ids. */
+  @Expose()
+  @Matches(/^[A-Za-z0-9._-]{1,100}$/, { message: '$property must be 1-100 of A-Z a-z 0-9 . _ -' })
+  KAFKA_CLIENT_ID: string = 'sse-gateway';
+
+  /** How long a publish waits for Kafka's acknowledgement before answering 503, in ms. */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  KAFKA_PUBLISH_TIMEOUT_MS: number = 5_000;
+
+  /** Partitions and replication factor of the topics the service creates when they are missing. */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  KAFKA_TOPIC_PARTITIONS: number = 1;
+
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  KAFKA_REPLICATION_FACTOR: number = 1;
+
+  /** Records each topic keeps in this process for resume with Last-Event-ID (both buses). */
   @Expose()
   @Transform(toInt)
   @IsInt()
@@ -117,6 +165,24 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(10)
   EVENTS_KEEPALIVE_MS: number = 15_000;
+
+  /**
+   * Temperature streams: how long one connection lasts before the server closes it (the client
+   * reconnects with Last-Event-ID). A number of seconds, or with a unit: `500ms`, `60s`, `2m`.
+   */
+  @Expose()
+  @Transform(toMilliseconds)
+  @IsInt({ message: '$property must be a duration: seconds, or a number with ms, s or m' })
+  @Min(100)
+  @Max(24 * 60 * 60 * 1000)
+  MAX_SSE_CONNECTION_TIME: number = 60_000;
+
+  /** Temperature streams: keep-alive comment interval, in ms. */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  TEMPERATURE_KEEPALIVE_MS: number = 15_000;
 
   /** Broadcaster: ping comment interval, in ms. */
   @Expose()

@@ -12,6 +12,7 @@ export class EventsService {
   private readonly streams: TopicEventStream;
 
   constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
+    bus.declareTopic(USER_MESSAGES_TOPIC);
     this.streams = new TopicEventStream(bus, USER_MESSAGES_TOPIC, (record) => ({ data: record.value }));
   }
 

@@ -12,4 +12,9 @@ export interface SseRouteOptions {
   userQuery?: string;
   /** Keep-alive comment text and the setting that holds its interval. */
   keepAlive: { comment: string; intervalSetting: NumericSetting };
+  /**
+   * The setting that bounds how long one connection lasts, in ms; the server then ends it with a
+   * retry hint and the client resumes with Last-Event-ID. Unbounded when absent.
+   */
+  maxDurationSetting?: NumericSetting;
 }

@@ -82,6 +82,7 @@ export class SseInterceptor implements NestInterceptor {
       let headersOut = false;
       let handedOff = false;
       let stopKeepAlive: (() => void) | undefined;
+      let timeLimit: NodeJS.Timeout | undefined;
       const events = next.handle().subscribe({
         next: (event) => {
           if (event instanceof SseEvent) {
@@ -115,6 +116,7 @@ export class SseInterceptor implements NestInterceptor {
       });
       const release = () => {
         clearTimeout(start);
+        clearTimeout(timeLimit);
         events.unsubscribe();
         stopKeepAlive?.();
         this.registry.close(connection);
@@ -144,6 +146,12 @@ export class SseInterceptor implements NestInterceptor {
           this.config[route.keepAlive.intervalSetting],
           route.keepAlive.comment,
         );
+        if (route.maxDurationSetting !== undefined) {
+          timeLimit = setTimeout(
+            () => stop('connection time limit reached, reconnect'),
+            this.config[route.maxDurationSetting],
+          );
+        }
         handedOff = true;
         const nest = sink.nest;
         sink.nest = undefined;

@@ -1,5 +1,5 @@
 import { map, Observable } from 'rxjs';
-import { BusDelivery, BusGap, BusRecord, isBusGap, MessageBus } from '../bus/message-bus.interface';
+import { BusDelivery, BusGap, BusRecord, isBusGap, MessageBus, OLDEST } from '../bus/message-bus.interface';
 import { SseEvent } from './sse-event';
 
 /** Event type of the notice sent when a resume point is older than the retained history. */
@@ -23,10 +23,14 @@ export class TopicEventStream {
     private readonly toEvent: (record: BusRecord) => { data: string; type?: string },
   ) {}
 
-  /** Live events (of one key), after a replay of what followed `lastEventId` when it is given. */
-  open(options: { key?: string; lastEventId?: string } = {}): Observable<SseEvent> {
+  /**
+   * Live events (of one key), after a replay of what followed `lastEventId` when it is given, or
+   * of everything held when `replay` is set (entity streams start with the entity's history).
+   */
+  open(options: { key?: string; lastEventId?: string; replay?: boolean } = {}): Observable<SseEvent> {
+    const after = options.lastEventId ?? (options.replay ? OLDEST : undefined);
     return this.bus
-      .subscribe(this.topic, { key: options.key, after: options.lastEventId })
+      .subscribe(this.topic, { key: options.key, after })
       .pipe(map((delivery) => this.eventFor(delivery)));
   }
 

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { assignRequestId } from '../../logging/request-id';
+import { BusUnavailableError } from '../../bus/bus.errors';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
 
 interface ErrorBody {
@@ -49,7 +50,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
 
     const { status, message, headers } = this.classify(exception);
-    if (status >= 500) {
+    if (status === 503) {
+      // Expected when a limit or a transport says no: worth a line, not a stack.
+      this.logger.warn(`Answered 503 (request ${requestId}): ${String(message)}`);
+    } else if (status >= 500) {
       this.logger.error(`Unhandled error (request ${requestId})`, describe(exception));
     }
     for (const [name, value] of Object.entries(headers)) {
@@ -82,6 +86,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
         status: HttpStatus.SERVICE_UNAVAILABLE,
         message: exception.message,
         headers: { 'Retry-After': '5' },
+      };
+    }
+    if (exception instanceof BusUnavailableError) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        message: exception.message,
+        headers: { 'Retry-After': String(exception.retryAfterSeconds) },
       };
     }
     if (exception instanceof UserConnectionLimitError) {

@@ -1,0 +1,33 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { MESSAGE_BUS } from '../bus/bus.constants';
+import { MessageBus } from '../bus/message-bus.interface';
+import { SseEvent } from '../sse/sse-event';
+import { TopicEventStream } from '../sse/topic-event-stream';
+import { V3_MESSAGES_TOPIC } from './events.constants';
+import { parseV3Record, v3MessageOf, v3RecordOf } from './v3-record';
+
+/**
+ * v3 per-user messages: as v2, but the topic is open to every producer of the Kafka cluster, so
+ * records are parsed (and malformed ones skipped by the bus) rather than trusted.
+ */
+@Injectable()
+export class V3EventsService {
+  private readonly streams: TopicEventStream;
+
+  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
+    bus.declareTopic(V3_MESSAGES_TOPIC, { parse: parseV3Record });
+    this.streams = new TopicEventStream(bus, V3_MESSAGES_TOPIC, (record) => ({
+      data: v3MessageOf(record.value),
+    }));
+  }
+
+  stream(username: string, lastEventId?: string): Observable<SseEvent> {
+    return this.streams.open({ key: username, lastEventId });
+  }
+
+  async publish(username: string, message: string): Promise<{ id: string }> {
+    const record = await this.bus.publish(V3_MESSAGES_TOPIC, username, v3RecordOf(username, message));
+    return { id: record.position };
+  }
+}

@@ -1,0 +1,555 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  Kafka,
+  KafkaMessage,
+  logLevel,
+  Partitioners,
+  Producer,
+} from 'kafkajs';
+import { Gauge, Registry } from 'prom-client';
+import { filter, Observable, Subscription } from 'rxjs';
+import { BusUnavailableError, UndeclaredTopicError } from '../bus/bus.errors';
+import { LocalFanout } from '../bus/local-fanout';
+import {
+  BusDelivery,
+  BusHealth,
+  BusRecord,
+  MessageBus,
+  OLDEST,
+  SubscribeOptions,
+  TopicOptions,
+} from '../bus/message-bus.interface';
+import { kafkajsLogCreator } from './kafkajs-logger';
+import { PartitionedLog, PartitionedRecord } from './partitioned-log';
+
+export interface KafkaBusOptions {
+  readonly brokers: string[];
+  readonly clientId: string;
+  readonly publishTimeoutMs: number;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  /** Records (and characters of text) each topic keeps in this process for resume. */
+  readonly historySize: number;
+  readonly historyBytes: number;
+}
+
+/** One declared topic: what this process holds of it, and who waits for it to catch up. */
+interface TopicState {
+  readonly options: TopicOptions;
+  readonly log: PartitionedLog;
+  /** The end of the topic when consumption started; caught up once every partition reached it. */
+  target?: number[];
+  caughtUp: boolean;
+  readonly waiting: Set<() => void>;
+  /** Per partition: the broker's high watermark in the latest fetch, for the lag metric. */
+  readonly highWatermarks: number[];
+}
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
+const PROBE_INTERVAL_MS = 3_000;
+const PROBE_TIMEOUT_MS = 2_500;
+const CLOSE_TIMEOUT_MS = 5_000;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Kafka as the message bus: every instance publishes to Kafka and reads every record back, so a
+ * stream sees what any instance (or any other producer) wrote.
+ *
+ * - Fan-out: each process consumes with a consumer group of its own (unique id per process), so
+ *   each instance sees every record, with kafkajs's reconnection, offset commits and rebalancing
+ *   rather than hand-made fetching (kafkajs has no manual partition assignment). Before the group
+ *   first joins, its offsets are set to the tail of each topic that resume needs (the whole topic
+ *   for a commit log); after a broker outage it resumes from its committed offsets.
+ * - A stream is the merge of this process's publishes and the consumed topic without duplicates:
+ *   a publish acknowledged at the very next offset of its partition is delivered at once, from the
+ *   acknowledgement; the same record consumed later is recognised by its offset and dropped. Any
+ *   other record, mine or not, is delivered by the consumer, so every partition stays in order.
+ * - Streams subscribe once the consumer has caught up with the topic as it was at start-up, so a
+ *   client never gets old records as live ones, and its Last-Event-ID is replayed from a full
+ *   history.
+ */
+export class KafkaMessageBus implements MessageBus {
+  private readonly logger = new Logger(KafkaMessageBus.name);
+  private readonly topics = new Map<string, TopicState>();
+  private readonly fanout = new LocalFanout();
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly producer: Producer;
+  private consumer?: Consumer;
+  /** Unique per process: see the class comment. */
+  private readonly groupId: string;
+  private positioned = false;
+  private producerReady = false;
+  private consumerJoined = false;
+  private reachable = false;
+  private lastError?: string;
+  private closing = false;
+  private connecting?: Promise<void>;
+  private retryTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly options: KafkaBusOptions,
+    registry: Registry,
+  ) {
+    this.groupId = `${options.clientId}.fanout.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logCreator: kafkajsLogCreator,
+      logLevel: logLevel.WARN,
+      connectionTimeout: 3_000,
+      retry: { initialRetryTime: 300, retries: 5 },
+    });
+    this.admin = this.kafka.admin();
+    this.producer = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Bounded retries, so that an unreachable broker gives a timely 503, not a late delivery.
+      retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 },
+    });
+    const topics = this.topics;
+    new Gauge({
+      name: 'kafka_consumer_lag',
+      help: 'Records of a partition not yet consumed by this instance (high watermark minus position)',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [topic, state] of topics) {
+          state.highWatermarks.forEach((high, partition) => {
+            const next = state.log.nextOffset(partition) ?? high;
+            this.set({ topic, partition: String(partition) }, Math.max(0, high - next));
+          });
+        }
+      },
+    });
+  }
+
+  declareTopic(topic: string, options: TopicOptions = {}): void {
+    if (this.topics.has(topic)) {
+      return;
+    }
+    if (this.connecting) {
+      throw new Error(`Topic ${topic} was declared after the Kafka bus started`);
+    }
+    this.topics.set(topic, {
+      options,
+      log: new PartitionedLog(topic, this.options.historySize, this.options.historyBytes),
+      caughtUp: false,
+      waiting: new Set(),
+      highWatermarks: [],
+    });
+  }
+
+  start(): void {
+    this.connecting ??= this.connect();
+    this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS).unref();
+  }
+
+  async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+    const state = this.topic(topic);
+    if (!this.producerReady) {
+      throw new BusUnavailableError(
+        `Kafka is not reachable (${this.options.brokers.join(',')}); the message was not sent, retry shortly`,
+      );
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new BusUnavailableError(
+              `Kafka did not acknowledge the message within ${this.options.publishTimeoutMs} ms; it may or may not have been written`,
+            ),
+          ),
+        this.options.publishTimeoutMs,
+      );
+    });
+    try {
+      const [ack] = await Promise.race([
+        this.producer.send({
+          topic,
+          acks: -1,
+          timeout: this.options.publishTimeoutMs,
+          messages: [{ key, value }],
+        }),
+        timeout,
+      ]);
+      return this.acknowledged(state, ack.partition, Number(ack.baseOffset), key, value);
+    } catch (error) {
+      if (error instanceof BusUnavailableError) {
+        throw error;
+      }
+      this.lastError = describe(error);
+      throw new BusUnavailableError(`Kafka did not take the message: ${this.lastError}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
+    const state = this.topic(topic);
+    const { key } = options;
+    if (options.projection) {
+      return new Observable<BusDelivery>((subscriber) => {
+        // Replay and live subscription in one synchronous step: nothing missed, nothing twice.
+        for (const record of state.log.readAfter(state.log.beforeOldest(), key).records) {
+          subscriber.next(record);
+        }
+        return this.fanout.live(topic, key).subscribe(subscriber);
+      });
+    }
+    return new Observable<BusDelivery>((subscriber) => {
+      let live: Subscription | undefined;
+      const attach = () => {
+        const after = options.after === OLDEST ? state.log.beforeOldest() : options.after;
+        if (after === undefined) {
+          live = this.fanout.live(topic, key).subscribe(subscriber);
+          return;
+        }
+        const { records, complete, resumeAfter, liveFloor } = state.log.readAfter(after, key);
+        if (!complete) {
+          subscriber.next({ gap: true, requested: after, resumeAfter });
+        }
+        for (const record of records) {
+          if (subscriber.closed) {
+            return;
+          }
+          subscriber.next(record);
+        }
+        const records$ = this.fanout.live(topic, key) as Observable<PartitionedRecord>;
+        live = (
+          liveFloor
+            ? records$.pipe(filter((record) => record.offset >= (liveFloor[record.partition] ?? 0)))
+            : records$
+        ).subscribe(subscriber);
+      };
+      if (state.caughtUp) {
+        attach();
+      } else {
+        state.waiting.add(attach);
+      }
+      return () => {
+        state.waiting.delete(attach);
+        live?.unsubscribe();
+      };
+    });
+  }
+
+  head(topic: string): string {
+    return this.topic(topic).log.head();
+  }
+
+  health(): BusHealth {
+    const catchingUp = [...this.topics].filter(([, state]) => !state.caughtUp).map(([topic]) => topic);
+    const up = this.reachable && this.producerReady && this.consumerJoined && catchingUp.length === 0;
+    return {
+      up,
+      details: {
+        kind: 'kafka',
+        brokers: this.options.brokers.join(','),
+        reachable: this.reachable,
+        producer: this.producerReady ? 'connected' : 'disconnected',
+        consumer: this.consumerJoined ? 'joined' : 'not joined',
+        ...(catchingUp.length > 0 && { catchingUp }),
+        ...(!up && this.lastError !== undefined && { lastError: this.lastError }),
+      },
+    };
+  }
+
+  /** Live subscriptions held: for leak checks. */
+  subscriptionCount(): number {
+    return this.fanout.subscriptionCount();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.probeTimer);
+    // Stopping the consumer commits what it has read; disconnecting the producer flushes it.
+    await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
+    await withTimeout(this.producer.disconnect(), CLOSE_TIMEOUT_MS);
+    await withTimeout(this.admin.disconnect(), CLOSE_TIMEOUT_MS);
+    for (const state of this.topics.values()) {
+      state.waiting.clear();
+    }
+  }
+
+  /**
+   * Connects, creates missing topics, positions the consumer group once and starts consuming.
+   * Retries with backoff until it succeeds or the bus closes; the service serves meanwhile.
+   */
+  private async connect(attempt = 1): Promise<void> {
+    try {
+      await this.admin.connect();
+      await this.createMissingTopics();
+      if (!this.positioned) {
+        await this.position();
+      }
+      await this.producer.connect();
+      this.producerReady = true;
+      await this.startConsumer();
+      this.reachable = true;
+      this.logger.log(
+        `Kafka connected (${this.options.brokers.join(',')}); consuming ${[...this.topics.keys()].join(', ')} as ${this.groupId}`,
+      );
+    } catch (error) {
+      this.lastError = describe(error);
+      if (this.closing) {
+        return;
+      }
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt - 1, 10));
+      this.logger.warn(
+        `Kafka not reachable (${this.options.brokers.join(',')}), attempt ${attempt}: ${this.lastError}; retrying in ${delay} ms`,
+      );
+      await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
+      this.consumer = undefined;
+      await new Promise<void>((resolve) => {
+        this.retryTimer = setTimeout(resolve, delay);
+      });
+      if (!this.closing) {
+        await this.connect(attempt + 1);
+      }
+    }
+  }
+
+  private async createMissingTopics(): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    const missing = [...this.topics.keys()].filter((topic) => !existing.has(topic));
+    if (missing.length === 0) {
+      return;
+    }
+    // Another instance may create them at the same moment: kafkajs then answers false, not an error.
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: this.options.partitions,
+        replicationFactor: this.options.replicationFactor,
+      })),
+    });
+    this.logger.log(`Created Kafka topics: ${missing.join(', ')}`);
+  }
+
+  /** Sets this process's group to start at the tail resume needs, before it first joins. */
+  private async position(): Promise<void> {
+    for (const [topic, state] of this.topics) {
+      const offsets = await this.admin.fetchTopicOffsets(topic);
+      const partitions = offsets.map(({ partition, low, high }) => {
+        const first = Number(low);
+        const end = Number(high);
+        const from = state.options.commitLog ? first : Math.max(first, end - this.options.historySize);
+        return { partition, from, end };
+      });
+      await this.admin.setOffsets({
+        groupId: this.groupId,
+        topic,
+        partitions: partitions.map(({ partition, from }) => ({ partition, offset: String(from) })),
+      });
+      state.target = [];
+      for (const { partition, from, end } of partitions) {
+        state.log.startAt(partition, from);
+        state.target[partition] = end;
+        state.highWatermarks[partition] = end;
+      }
+      this.checkCaughtUp(state);
+    }
+    this.positioned = true;
+  }
+
+  private async startConsumer(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 300, retries: 5 },
+    });
+    this.consumer = consumer;
+    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
+    consumer.on(GROUP_JOIN, () => {
+      if (!this.consumerJoined) {
+        this.logger.log(`Kafka consumer ${this.groupId} joined`);
+      }
+      this.consumerJoined = true;
+      this.reachable = true;
+    });
+    consumer.on(CRASH, ({ payload }) => {
+      this.consumerJoined = false;
+      this.lastError = describe(payload.error);
+      if (payload.restart) {
+        this.logger.warn(`Kafka consumer stopped (${this.lastError}); kafkajs restarts it`);
+        return;
+      }
+      // kafkajs gives up on errors it deems fatal; start over with the same group, whose committed
+      // offsets say where to resume (records already held are recognised by their offsets).
+      this.logger.warn(`Kafka consumer failed (${this.lastError}); reconnecting`);
+      if (!this.closing && this.consumer === consumer) {
+        this.consumer = undefined;
+        void consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => this.connect());
+      }
+    });
+    for (const event of [DISCONNECT, STOP]) {
+      consumer.on(event, () => {
+        this.consumerJoined = false;
+      });
+    }
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: false });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      eachBatch: (payload) => Promise.resolve(this.take(payload)),
+    });
+  }
+
+  /** A batch from the consumer, in partition order: into the log and out to the streams. */
+  private take({ batch }: EachBatchPayload): void {
+    const state = this.topics.get(batch.topic);
+    if (!state) {
+      return;
+    }
+    const { partition } = batch;
+    state.highWatermarks[partition] = Number(batch.highWatermark);
+    for (const message of batch.messages) {
+      this.consume(state, partition, message);
+    }
+    if (!state.caughtUp) {
+      this.checkCaughtUp(state);
+    }
+  }
+
+  private consume(state: TopicState, partition: number, message: KafkaMessage): void {
+    const offset = Number(message.offset);
+    const where = `${state.log.topic}/${partition}@${offset}`;
+    let value: string;
+    try {
+      value = utf8.decode(message.value ?? new Uint8Array());
+    } catch {
+      this.logger.warn(`Skipped record ${where}: its value is not valid UTF-8`);
+      state.log.skip(partition, offset);
+      return;
+    }
+    const rawKey = message.key === null ? null : message.key.toString('utf8');
+    const parsed = state.options.parse?.(value, rawKey) ?? { key: rawKey };
+    if ('error' in parsed) {
+      this.logger.warn(`Skipped record ${where}: ${parsed.error}`);
+      state.log.skip(partition, offset);
+      return;
+    }
+    const record = state.log.append(partition, offset, parsed.key, value, Number(message.timestamp));
+    if (record) {
+      this.fanout.dispatch(record);
+    }
+  }
+
+  /**
+   * A publish of this process, acknowledged: delivered now when it is the very next record of its
+   * partition here, else left to the consumer, which delivers it in order.
+   */
+  private acknowledged(
+    state: TopicState,
+    partition: number,
+    offset: number,
+    key: string | null,
+    value: string,
+  ): BusRecord {
+    const parsed = state.options.parse?.(value, key) ?? { key };
+    const routedKey = 'error' in parsed ? key : parsed.key;
+    if (state.caughtUp && state.log.nextOffset(partition) === offset) {
+      const record = state.log.append(partition, offset, routedKey, value, Date.now());
+      if (record) {
+        this.fanout.dispatch(record);
+        return record;
+      }
+    }
+    return {
+      topic: state.log.topic,
+      key: routedKey,
+      value,
+      position: String(offset + 1),
+      timestamp: Date.now(),
+    };
+  }
+
+  private checkCaughtUp(state: TopicState): void {
+    const target = state.target;
+    if (state.caughtUp || !target) {
+      return;
+    }
+    if (target.every((end, partition) => (state.log.nextOffset(partition) ?? 0) >= end)) {
+      state.caughtUp = true;
+      const waiting = [...state.waiting];
+      state.waiting.clear();
+      for (const attach of waiting) {
+        attach();
+      }
+    }
+  }
+
+  /** Readiness: can the cluster be reached right now? kafkajs reconnects by itself; this only looks. */
+  private async probe(): Promise<void> {
+    if (!this.positioned || this.closing) {
+      return;
+    }
+    try {
+      await withTimeout(this.admin.describeCluster(), PROBE_TIMEOUT_MS, true);
+      if (!this.reachable) {
+        this.logger.log('Kafka reachable again');
+      }
+      this.reachable = true;
+    } catch (error) {
+      if (this.reachable) {
+        this.logger.warn(`Kafka unreachable: ${describe(error)}`);
+      }
+      this.lastError = describe(error);
+      this.reachable = false;
+    }
+  }
+
+  private topic(topic: string): TopicState {
+    const state = this.topics.get(topic);
+    if (!state) {
+      throw new UndeclaredTopicError(topic);
+    }
+    return state;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Waits for a promise at most `ms`; by default a timeout just stops waiting, `strict` rejects. */
+async function withTimeout<T>(
+  promise: Promise<T> | undefined,
+  ms: number,
+  strict = false,
+): Promise<T | void> {
+  if (!promise) {
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => (strict ? reject(new Error(`no answer within ${ms} ms`)) : resolve()), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.catch((error: unknown) => {
+        if (strict) {
+          throw error;
+        }
+      }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

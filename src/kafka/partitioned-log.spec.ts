@@ -1,0 +1,72 @@
+import { PartitionedLog } from './partitioned-log';
+
+describe(PartitionedLog.name, () => {
+  const values = (log: PartitionedLog, position: string, key?: string) =>
+    log.readAfter(position, key).records.map((record) => record.value);
+
+  it('gives each record the vector of next offsets after it, and a head that replays nothing', () => {
+    const log = new PartitionedLog('t', 100, 1_000_000);
+    log.startAt(0, 10);
+    log.startAt(1, 0);
+    expect(log.head()).toBe('10.0');
+    expect(log.append(0, 10, 'a', 'one', 1)?.position).toBe('11.0');
+    expect(log.append(1, 0, 'a', 'two', 2)?.position).toBe('11.1');
+    expect(log.readAfter(log.head()).records).toEqual([]);
+  });
+
+  it('takes each offset once: a record consumed after a local publish took it is a duplicate', () => {
+    const log = new PartitionedLog('t', 100, 1_000_000);
+    log.startAt(0, 0);
+    expect(log.append(0, 0, null, 'mine', 1)).toBeDefined();
+    expect(log.append(0, 0, null, 'mine', 1)).toBeUndefined();
+    log.skip(0, 1);
+    expect(log.append(0, 1, null, 'malformed', 1)).toBeUndefined();
+    expect(log.head()).toBe('2');
+  });
+
+  it('resumes after a position per partition, of one key, in the order consumed', () => {
+    const log = new PartitionedLog('t', 100, 1_000_000);
+    log.startAt(0, 0);
+    log.startAt(1, 0);
+    const first = log.append(0, 0, 'a', 'a0', 1)!;
+    log.append(1, 0, 'b', 'b0', 1);
+    log.append(1, 1, 'a', 'a1', 1);
+    log.append(0, 1, 'a', 'a2', 1);
+    expect(values(log, first.position, 'a')).toEqual(['a1', 'a2']);
+    // The same position as another instance may have written it, having consumed in another order.
+    expect(values(log, '1.1', 'a')).toEqual(['a1', 'a2']);
+    expect(log.readAfter('1.1').complete).toBe(true);
+  });
+
+  it('says when a position is older than what is held, or foreign, and replays what is held', () => {
+    const log = new PartitionedLog('t', 2, 1_000_000);
+    log.startAt(0, 5);
+    log.append(0, 5, null, 'five', 1);
+    log.append(0, 6, null, 'six', 1);
+    log.append(0, 7, null, 'seven', 1);
+    expect(log.readAfter('6')).toMatchObject({ complete: true, resumeAfter: '6' });
+    expect(log.readAfter('5')).toMatchObject({ complete: false, resumeAfter: '6' });
+    expect(values(log, '5')).toEqual(['six', 'seven']);
+    expect(log.readAfter('mwwj113o-2')).toMatchObject({ complete: false, resumeAfter: '6' });
+    expect(log.beforeOldest()).toBe('6');
+  });
+
+  it('marks a position ahead of this process, so live records the client saw are skipped', () => {
+    const log = new PartitionedLog('t', 10, 1_000_000);
+    log.startAt(0, 0);
+    log.append(0, 0, null, 'zero', 1);
+    expect(log.readAfter('3')).toMatchObject({ complete: true, records: [], liveFloor: [3] });
+    expect(log.readAfter('1').liveFloor).toBeUndefined();
+  });
+
+  it('drops the oldest records past the size bound, but always keeps the newest', () => {
+    const log = new PartitionedLog('t', 10, 10);
+    log.startAt(0, 0);
+    log.append(0, 0, null, '12345', 1);
+    log.append(0, 1, null, '123456', 1);
+    expect(log.retained).toBe(1);
+    log.append(0, 2, null, 'x'.repeat(50), 1);
+    expect(log.retained).toBe(1);
+    expect(log.readAfter('0').complete).toBe(false);
+  });
+});

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { TemperatureController } from './temperature.controller';
+import { TemperatureService } from './temperature.service';
+
+/** Temperature entity events from a commit log (SPEC 2.6). */
+@Module({
+  controllers: [TemperatureController],
+  providers: [TemperatureService],
+})
+export class TemperatureModule {}

@@ -9,6 +9,14 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },
+    {
+      ...common,
+      displayName: 'e2e',
+      rootDir: 'test',
+      testRegex: '.*\\.e2e-spec\\.ts$',
+      // One real Kafka broker for the whole e2e run (TEST_KAFKA_BROKERS); scripts/kafka-broker.js.
+      globalSetup: '<rootDir>/support/kafka-global-setup.ts',
+      globalTeardown: '<rootDir>/support/kafka-global-teardown.ts',
+    },
   ],
 };

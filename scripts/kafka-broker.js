@@ -226,7 +226,9 @@ function runMaven(args, { log, seconds }) {
     readline.createInterface({ input: child.stderr }).on('line', onLine);
 
     const progress = () => {
-      const fetched = downloads ? `${downloads} files downloaded (${formatBytes(downloadedBytes)})` : 'resolving';
+      const fetched = downloads
+        ? `${downloads} files downloaded (${formatBytes(downloadedBytes)})`
+        : 'resolving';
       log(`  ... ${seconds()}: ${fetched}${copied ? `, ${copied} jars copied` : ''}`);
     };
     const ticker = setInterval(progress, 5_000);
@@ -249,7 +251,9 @@ function runMaven(args, { log, seconds }) {
     });
     child.once('close', (code, signal) => {
       if (code === 0) {
-        log(`  ... ${seconds()}: Maven done, ${downloads} files downloaded (${formatBytes(downloadedBytes)})`);
+        log(
+          `  ... ${seconds()}: Maven done, ${downloads} files downloaded (${formatBytes(downloadedBytes)})`,
+        );
         finish();
       } else {
         finish(
@@ -340,7 +344,14 @@ function runKafkaTool(jarsDir, log4jFile, mainClass, args) {
   return new Promise((resolve, reject) => {
     execFile(
       javaCommand(),
-      ['-Xmx128m', `-Dlog4j.configuration=file:${log4jFile}`, '-cp', path.join(jarsDir, '*'), mainClass, ...args],
+      [
+        '-Xmx128m',
+        `-Dlog4j.configuration=file:${log4jFile}`,
+        '-cp',
+        path.join(jarsDir, '*'),
+        mainClass,
+        ...args,
+      ],
       { timeout: READY_TIMEOUT_MS },
       (error, stdout, stderr) => {
         if (error) {

@@ -53,13 +53,6 @@ const log = (line) => console.log(`[kafka] ${line}`);
 async function main() {
   const { port, dataDir, fetchOnly } = parseOptions();
 
-  if (fetchOnly) {
-    const started = Date.now();
-    const dir = await ensureKafkaJars({ log });
-    log(`Kafka ${KAFKA_VERSION} jars are in ${dir} (checked in ${Date.now() - started} ms)`);
-    return;
-  }
-
   // Ctrl-C reaches the whole process group, java included, so the broker starts its own clean
   // shutdown; kill <pid> reaches only us. Either way: stop the broker, wait for it, exit 0.
   let phase = 'fetching'; // then 'starting', 'running', 'stopping'
@@ -93,8 +86,9 @@ async function main() {
         process.exit(130);
         return;
       default:
-        // While the jars download, or a second Ctrl-C while stopping: leave now. kafka-broker.js
-        // kills whatever it started when this process exits.
+        // While the jars download, or a second Ctrl-C while stopping: leave now. Exiting (rather
+        // than dying of the signal) runs kafka-broker.js's exit hooks, which kill whatever it
+        // started and remove a half-finished download.
         process.exit(130);
     }
   };
@@ -110,6 +104,12 @@ async function main() {
     }
   }, 500).unref();
 
+  if (fetchOnly) {
+    const started = Date.now();
+    const dir = await ensureKafkaJars({ log });
+    log(`Kafka ${KAFKA_VERSION} jars are in ${dir} (${Date.now() - started} ms)`);
+    return;
+  }
   await ensureKafkaJars({ log });
   const relative = path.relative(process.cwd(), dataDir);
   const displayDir = relative && !relative.startsWith('..') ? relative : dataDir;

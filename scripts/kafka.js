@@ -13,7 +13,7 @@
  *   --fetch-only      only download the jars into the cache, then exit (CI warms the cache)
  *
  * Needs Java 17 and Maven; the jars are fetched once into ~/.cache/sse-gateway (or $KAFKA_JARS_DIR).
- * Ctrl-C (or SIGTERM) shuts the broker down cleanly and exits 0.
+ * Ctrl-C (or SIGTERM, SIGHUP) shuts the broker down cleanly and exits 0.
  */
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -94,6 +94,7 @@ async function main() {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGHUP', () => onSignal('SIGHUP')); // the terminal was closed
   // `kill <pid of npm>` kills npm and the shell it runs us in, but the signal stops there; we notice
   // by being handed to a new parent, and stop as if we had been signalled ourselves.
   const parent = process.ppid;

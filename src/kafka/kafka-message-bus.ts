@@ -11,7 +11,7 @@ import {
   Partitioners,
   Producer,
 } from 'kafkajs';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { filter, Observable, Subscription } from 'rxjs';
 import { BusUnavailableError, UndeclaredTopicError } from '../bus/bus.errors';
 import { LocalFanout } from '../bus/local-fanout';
@@ -63,9 +63,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  *
  * - Fan-out: each process consumes with a consumer group of its own (unique id per process), so
  *   each instance sees every record, with kafkajs's reconnection, offset commits and rebalancing
- *   rather than hand-made fetching (kafkajs has no manual partition assignment). Before the group
- *   first joins, its offsets are set to the tail of each topic that resume needs (the whole topic
- *   for a commit log); after a broker outage it resumes from its committed offsets.
+ *   rather than hand-made fetching (kafkajs has no manual partition assignment). It starts at the
+ *   tail of each topic that resume needs (the whole topic for a commit log); after a broker outage
+ *   kafkajs resumes from the group's committed offsets, and a consumer rebuilt after a fatal error
+ *   seeks to right after the last record this process took.
  * - A stream is the merge of this process's publishes and the consumed topic without duplicates:
  *   a publish acknowledged at the very next offset of its partition is delivered at once, from the
  *   acknowledgement; the same record consumed later is recognised by its offset and dropped. Any
@@ -93,6 +94,7 @@ export class KafkaMessageBus implements MessageBus {
   private connecting?: Promise<void>;
   private retryTimer?: NodeJS.Timeout;
   private probeTimer?: NodeJS.Timeout;
+  private readonly skipped: Counter<'topic'>;
 
   constructor(
     private readonly options: KafkaBusOptions,
@@ -113,6 +115,12 @@ export class KafkaMessageBus implements MessageBus {
       createPartitioner: Partitioners.DefaultPartitioner,
       // Bounded retries, so that an unreachable broker gives a timely 503, not a late delivery.
       retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 },
+    });
+    this.skipped = new Counter({
+      name: 'kafka_records_skipped_total',
+      help: 'Malformed records skipped by the consumer (logged with the reason), by topic',
+      labelNames: ['topic'],
+      registers: [registry],
     });
     const topics = this.topics;
     new Gauge({
@@ -155,7 +163,8 @@ export class KafkaMessageBus implements MessageBus {
 
   async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
     const state = this.topic(topic);
-    if (!this.producerReady) {
+    // Known unreachable (the readiness probe failed): say so now rather than after the timeout.
+    if (!this.producerReady || !this.reachable) {
       throw new BusUnavailableError(
         `Kafka is not reachable (${this.options.brokers.join(',')}); the message was not sent, retry shortly`,
       );
@@ -338,7 +347,7 @@ export class KafkaMessageBus implements MessageBus {
     this.logger.log(`Created Kafka topics: ${missing.join(', ')}`);
   }
 
-  /** Sets this process's group to start at the tail resume needs, before it first joins. */
+  /** Where this process starts reading each topic: the tail resume needs, or a commit log's start. */
   private async position(): Promise<void> {
     for (const [topic, state] of this.topics) {
       const offsets = await this.admin.fetchTopicOffsets(topic);
@@ -347,11 +356,6 @@ export class KafkaMessageBus implements MessageBus {
         const end = Number(high);
         const from = state.options.commitLog ? first : Math.max(first, end - this.options.historySize);
         return { partition, from, end };
-      });
-      await this.admin.setOffsets({
-        groupId: this.groupId,
-        topic,
-        partitions: partitions.map(({ partition, from }) => ({ partition, offset: String(from) })),
       });
       state.target = [];
       for (const { partition, from, end } of partitions) {
@@ -368,6 +372,11 @@ export class KafkaMessageBus implements MessageBus {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       allowAutoTopicCreation: false,
+      // The group has this one member: after a broker restart its rejoin waits for the old
+      // session to expire, so keep sessions short (Kafka's minimum is 6 s).
+      sessionTimeout: 6_000,
+      rebalanceTimeout: 6_000,
+      heartbeatInterval: 1_000,
       retry: { initialRetryTime: 300, retries: 5 },
     });
     this.consumer = consumer;
@@ -403,11 +412,19 @@ export class KafkaMessageBus implements MessageBus {
       });
     }
     await consumer.connect();
-    await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: false });
+    // A partition not positioned below (one added while running) is read from its beginning.
+    await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: true,
       eachBatch: (payload) => Promise.resolve(this.take(payload)),
     });
+    // Read on from where this process is: at first the start chosen by position(); after a
+    // consumer failure, right after the last record taken (what the group committed may be older).
+    for (const [topic, state] of this.topics) {
+      state.target?.forEach((_, partition) => {
+        consumer.seek({ topic, partition, offset: String(state.log.nextOffset(partition) ?? 0) });
+      });
+    }
   }
 
   /** A batch from the consumer, in partition order: into the log and out to the streams. */
@@ -433,21 +450,25 @@ export class KafkaMessageBus implements MessageBus {
     try {
       value = utf8.decode(message.value ?? new Uint8Array());
     } catch {
-      this.logger.warn(`Skipped record ${where}: its value is not valid UTF-8`);
-      state.log.skip(partition, offset);
+      this.skip(state, partition, offset, `Skipped record ${where}: its value is not valid UTF-8`);
       return;
     }
     const rawKey = message.key === null ? null : message.key.toString('utf8');
     const parsed = state.options.parse?.(value, rawKey) ?? { key: rawKey };
     if ('error' in parsed) {
-      this.logger.warn(`Skipped record ${where}: ${parsed.error}`);
-      state.log.skip(partition, offset);
+      this.skip(state, partition, offset, `Skipped record ${where}: ${parsed.error}`);
       return;
     }
     const record = state.log.append(partition, offset, parsed.key, value, Number(message.timestamp));
     if (record) {
       this.fanout.dispatch(record);
     }
+  }
+
+  private skip(state: TopicState, partition: number, offset: number, why: string): void {
+    this.logger.warn(why);
+    this.skipped.inc({ topic: state.log.topic });
+    state.log.skip(partition, offset);
   }
 
   /**
@@ -500,7 +521,7 @@ export class KafkaMessageBus implements MessageBus {
       return;
     }
     try {
-      await withTimeout(this.admin.describeCluster(), PROBE_TIMEOUT_MS, true);
+      await withTimeout(this.admin.describeCluster(), PROBE_TIMEOUT_MS, 'a metadata request');
       if (!this.reachable) {
         this.logger.log('Kafka reachable again');
       }
@@ -527,18 +548,21 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Waits for a promise at most `ms`; by default a timeout just stops waiting, `strict` rejects. */
-async function withTimeout<T>(
-  promise: Promise<T> | undefined,
-  ms: number,
-  strict = false,
-): Promise<T | void> {
+/**
+ * Waits for a promise at most `ms`. By default a timeout or a failure just ends the wait; given
+ * what is awaited, both reject instead.
+ */
+async function withTimeout<T>(promise: Promise<T> | undefined, ms: number, what?: string): Promise<T | void> {
+  const strict = what !== undefined;
   if (!promise) {
     return;
   }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(() => (strict ? reject(new Error(`no answer within ${ms} ms`)) : resolve()), ms);
+    timer = setTimeout(
+      () => (strict ? reject(new Error(`Kafka did not answer ${what} within ${ms} ms`)) : resolve()),
+      ms,
+    );
   });
   try {
     return await Promise.race([

@@ -10,6 +10,7 @@ interface ErrorBody {
   error: string;
   message: string | string[];
   requestId: string;
+  details?: unknown;
 }
 
 /** Errors from libraries (body-parser) that carry a client-facing 4xx status. */
@@ -64,7 +65,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       error: STATUS_CODES[status] ?? 'Error',
       message,
       requestId,
+      ...healthCheckResultOf(exception),
     };
+    if (body.details !== undefined) {
+      body.message = 'Not ready: a dependency is down (see details)';
+    }
     response.status(status).json(body);
   }
 
@@ -107,6 +112,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', headers: {} };
   }
+}
+
+/** A failed readiness check (Terminus) keeps its details: which dependency is down, and why. */
+function healthCheckResultOf(exception: unknown): { details?: unknown } {
+  if (!(exception instanceof HttpException)) {
+    return {};
+  }
+  const answer = exception.getResponse();
+  return typeof answer === 'object' && answer !== null && 'details' in answer && 'status' in answer
+    ? { details: answer.details }
+    : {};
 }
 
 function describe(exception: unknown): string {

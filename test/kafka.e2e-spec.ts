@@ -1,5 +1,6 @@
 import { EventSource } from 'eventsource';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningBroker, startBroker } from '../scripts/kafka-broker';
@@ -242,5 +243,53 @@ describe('Kafka broker stopped and restarted while the service runs', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     reader.close();
     expect(reader.events.map((event) => event.data)).toEqual(expected);
+  });
+});
+
+describe('Kafka away when the service starts', () => {
+  let broker: RunningBroker | undefined;
+  let app: RunningApp | undefined;
+
+  afterAll(async () => {
+    await app?.close();
+    await broker?.stop();
+  });
+
+  const freePort = () =>
+    new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+
+  it('starts, serves what needs no Kafka, says Kafka is away, and connects by itself once it comes', async () => {
+    const [port, controllerPort] = [await freePort(), await freePort()];
+    app = await startApp({ KAFKA_BROKERS: `127.0.0.1:${port}` });
+    const running = app;
+    expect((await fetch(`${running.baseUrl}/health`)).status).toBe(200);
+    expect(await readiness(running)).toBe(503);
+    const heartbeat = await SseReader.open(`${running.baseUrl}/v1/sse?username=early`);
+    expect(heartbeat.status).toBe(200);
+    heartbeat.close();
+
+    const started = Date.now();
+    const refused = await post(`${running.baseUrl}/v3/message?username=early`, 'too soon');
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.text)).toMatchObject({
+      message: expect.stringMatching(/Kafka is not reachable/),
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // A stream opened now waits for Kafka, then goes on live.
+    const reader = await SseReader.open(`${running.baseUrl}/v3/sse?username=early`);
+    expect(reader.status).toBe(200);
+
+    broker = await startBroker({ port, controllerPort, heapMb: 256 });
+    await ready(running, 60_000);
+    expect((await post(`${running.baseUrl}/v3/message?username=early`, 'now it works')).status).toBe(201);
+    expect((await reader.waitForEvents(1, 15_000)).map((event) => event.data)).toEqual(['now it works']);
+    reader.close();
   });
 });

@@ -286,6 +286,7 @@ export class KafkaMessageBus implements MessageBus {
     await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
     await withTimeout(this.producer.disconnect(), CLOSE_TIMEOUT_MS);
     await withTimeout(this.admin.disconnect(), CLOSE_TIMEOUT_MS);
+    this.logger.log('Kafka consumer and producer closed');
     for (const state of this.topics.values()) {
       state.waiting.clear();
     }
@@ -377,6 +378,9 @@ export class KafkaMessageBus implements MessageBus {
       sessionTimeout: 6_000,
       rebalanceTimeout: 6_000,
       heartbeatInterval: 1_000,
+      // A fetch returns as soon as records arrive; this only bounds an idle long-poll, which
+      // shutdown has to wait out.
+      maxWaitTimeInMs: 1_000,
       retry: { initialRetryTime: 300, retries: 5 },
     });
     this.consumer = consumer;

@@ -92,6 +92,21 @@ export class EnvironmentVariables {
   @Max(10)
   KAFKA_REPLICATION_FACTOR: number = 1;
 
+  /**
+   * PostgreSQL connection string (`postgres://user:pass@host:5432/db`). Set: reports live in
+   * PostgreSQL. Unset: in an embedded PGlite database in DATA_DIR.
+   */
+  @Expose()
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: '$property must be a postgres:// connection string' })
+  DATABASE_URL?: string;
+
+  /** Folder of the embedded database (PGlite) when DATABASE_URL is unset; created when missing. */
+  @Expose()
+  @IsString()
+  @MinLength(1)
+  DATA_DIR: string = './data';
+
   /** Records each topic keeps in this process for resume with Last-Event-ID (both buses). */
   @Expose()
   @Transform(toInt)

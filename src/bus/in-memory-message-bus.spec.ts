@@ -68,4 +68,26 @@ describe(InMemoryMessageBus.name, () => {
     subscriptions.forEach((s) => s.unsubscribe());
     expect(sut.subscriptionCount()).toBe(0);
   });
+
+  it('hands each command to the handler once, one at a time, in order', async () => {
+    const handled: string[] = [];
+    let running = 0;
+    sut.handleCommands('commands', 'workers', async (record) => {
+      running++;
+      expect(running).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      handled.push(record.value);
+      running--;
+      if (record.value === 'two') {
+        throw new Error('a failing command does not stop the others');
+      }
+    });
+    sut.start();
+    for (const value of ['one', 'two', 'three']) {
+      await sut.publish('commands', null, value);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handled).toEqual(['one', 'two', 'three']);
+    await sut.close();
+  });
 });

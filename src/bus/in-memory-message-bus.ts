@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { Injectable, Logger } from '@nestjs/common';
+import { concatMap, Observable, Subscription } from 'rxjs';
 import { LocalFanout } from './local-fanout';
 import { UndeclaredTopicError } from './bus.errors';
 import {
@@ -25,6 +25,9 @@ export class InMemoryMessageBus implements MessageBus {
   private readonly fanout = new LocalFanout();
   /** Distinguishes positions of this run from those a client kept from an earlier one. */
   private readonly epoch = Date.now().toString(36);
+  private readonly logger = new Logger(InMemoryMessageBus.name);
+  private readonly commandHandlers: { topic: string; handler: (record: BusRecord) => Promise<void> }[] = [];
+  private readonly commandSubscriptions: Subscription[] = [];
 
   constructor(
     private readonly historySize: number,
@@ -33,6 +36,32 @@ export class InMemoryMessageBus implements MessageBus {
 
   declareTopic(topic: string, _options?: TopicOptions): void {
     this.log(topic, true);
+  }
+
+  /** One process, so every command is handled here, one at a time per topic, as it is published. */
+  handleCommands(topic: string, _group: string, handler: (record: BusRecord) => Promise<void>): void {
+    this.declareTopic(topic);
+    this.commandHandlers.push({ topic, handler });
+  }
+
+  start(): void {
+    for (const { topic, handler } of this.commandHandlers) {
+      const handled = this.fanout
+        .live(topic)
+        .pipe(
+          concatMap((record) =>
+            handler(record).catch((error: unknown) =>
+              this.logger.error(`Command handler of ${topic} failed on ${record.position}`, String(error)),
+            ),
+          ),
+        );
+      this.commandSubscriptions.push(handled.subscribe());
+    }
+  }
+
+  close(): Promise<void> {
+    this.commandSubscriptions.forEach((subscription) => subscription.unsubscribe());
+    return Promise.resolve();
   }
 
   publish(topic: string, key: string | null, value: string): Promise<BusRecord> {

@@ -82,6 +82,14 @@ export interface MessageBus {
 
   subscribe(topic: string, options?: SubscribeOptions): Observable<BusDelivery>;
 
+  /**
+   * Commands: each record of the topic is handled once across all instances (with Kafka, one
+   * consumer group shared by every instance, named by `group`), in order per partition; its offset
+   * is committed once the handler settles. The handler owns its errors (log, dead-letter): the bus
+   * logs a rejection and goes on. Call before the bus starts.
+   */
+  handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void;
+
   /** The position of the newest record of the topic: a resume point that replays nothing. */
   head(topic: string): string;
 

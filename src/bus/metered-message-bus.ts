@@ -43,6 +43,10 @@ export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, On
     this.inner.declareTopic(topic, options);
   }
 
+  handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void {
+    this.inner.handleCommands(topic, group, handler);
+  }
+
   start(): void {
     this.inner.start?.();
   }

@@ -85,8 +85,9 @@ export interface MessageBus {
   /**
    * Commands: each record of the topic is handled once across all instances (with Kafka, one
    * consumer group shared by every instance, named by `group`), in order per partition; its offset
-   * is committed once the handler settles. The handler owns its errors (log, dead-letter): the bus
-   * logs a rejection and goes on. Call before the bus starts.
+   * is committed once the handler resolves. The handler deals with bad commands itself (log,
+   * dead-letter) and rejects only on failures worth retrying (a store that is down): Kafka then
+   * reads the record again; the in-memory bus logs it and goes on. Call before the bus starts.
    */
   handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void;
 

@@ -199,6 +199,13 @@ export class EnvironmentVariables {
   @Min(10)
   TEMPERATURE_KEEPALIVE_MS: number = 15_000;
 
+  /** v4 report streams: keep-alive comment interval, in ms. */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  REPORTS_KEEPALIVE_MS: number = 30_000;
+
   /** Broadcaster: ping comment interval, in ms. */
   @Expose()
   @Transform(toInt)

@@ -514,7 +514,9 @@ export class KafkaMessageBus implements MessageBus {
           try {
             await handler(record);
           } catch (error) {
-            this.logger.error(`Command handler of ${topic} failed on ${where}: ${describe(error)}`);
+            // Not committed: kafkajs retries the record, then restarts the consumer from it.
+            this.logger.error(`Command handler of ${topic} failed on ${where}, retrying: ${describe(error)}`);
+            throw error;
           }
         },
       });

@@ -27,7 +27,10 @@
  *
  * Kafka baseline (on unless BENCH_KAFKA_BASELINE=0): a plain kafkajs consumer in this process, in a
  * consumer group of its own with kafkajs defaults (as the gateway's consumer), reading the same topic:
- * produce -> consumer latency, i.e. what Kafka and kafkajs alone cost before the gateway adds its part.
+ * produce -> consumer latency, i.e. what Kafka and kafkajs alone cost before the gateway adds its part;
+ * and per record, SSE arrival minus this consumer's arrival (gateway_minus_baseline_ms), which cancels the
+ * producer's and the broker's share out: on a 2-core machine shared with a JVM, the broker's delays move
+ * both figures together, run to run.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -253,9 +256,14 @@ async function main(): Promise<void> {
   const sentAt = new GrowF64(); // per seq: the <ns> it was produced with
   const acked = new GrowU8(); // per seq: 1 = Kafka acknowledged it, 2 = the send failed
   const received = new GrowU8(); // per seq: its stream got it (first copy)
+  // per seq: when its stream and the baseline consumer got it (nowNs; 0 = not yet), for the difference
+  const sseAt = new GrowF64();
+  const baselineAt = new GrowF64();
   sentAt.ensure(totalRecords);
   acked.ensure(totalRecords);
   received.ensure(totalRecords);
+  sseAt.ensure(totalRecords);
+  baselineAt.ensure(totalRecords);
   let sent = 0;
   let delivered = 0;
   let duplicates = 0;
@@ -323,6 +331,7 @@ async function main(): Promise<void> {
       s.highest = j;
     }
     received.a[seq] = 1;
+    sseAt.a[seq] = now;
   };
 
   // ------------------------------------------------------------------ connect phase
@@ -498,6 +507,7 @@ async function main(): Promise<void> {
             continue;
           }
           baselineSeen.a[seq] = 1;
+          baselineAt.a[seq] = now;
           baselineReceived++;
           if (seq >= warmupRecords) {
             baselineHist.record(now - Number(parts[1]));
@@ -702,6 +712,17 @@ async function main(): Promise<void> {
   const kafkaDisconnectMs = performance.now() - disconnectStart;
 
   const perSecond = latencyPerSecond.map((v) => Float64Array.from(v).sort());
+  const overBaseline: number[] = [];
+  for (let seq = warmupRecords; seq < sent; seq++) {
+    if (sseAt.a[seq] > 0 && baselineAt.a[seq] > 0) {
+      overBaseline.push((sseAt.a[seq] - baselineAt.a[seq]) / 1e6);
+    }
+  }
+  const over = Float64Array.from(overBaseline).sort();
+  const overAt = (p: number): number | null => {
+    const v = percentileOf(over, p);
+    return v === null ? null : round(v, 2);
+  };
   const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
   const pctOf = (ms: number): number => round((ms / windowWallMs) * 100, 1);
   const loadgenCpuMs = (cpuWindow.user + cpuWindow.system) / 1000;
@@ -753,6 +774,18 @@ async function main(): Promise<void> {
           lost: baselineLost,
           duplicates: baselineDuplicates,
           latency_ms: latencySummary(baselineHist),
+          // Per record: SSE receive time minus this consumer's receive time of the same record. The
+          // producer's and the broker's delays cancel out, so this is what the gateway adds (its consumer,
+          // fan-out, SSE write, this process reading the stream) over a plain kafkajs consumer, even on a
+          // busy machine. Negative: the SSE event came first.
+          gateway_minus_baseline_ms: {
+            records: over.length,
+            p1: overAt(0.01),
+            p50: overAt(0.5),
+            p90: overAt(0.9),
+            p99: overAt(0.99),
+            max: over.length === 0 ? null : round(over[over.length - 1], 2),
+          },
         }
       : null,
     server_records_skipped: skipped,

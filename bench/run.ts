@@ -567,7 +567,8 @@ function kafkaNotes(results: Result[]): void {
         `lost ${fmt(r.lost)}, duplicates ${fmt(r.duplicates)}, reordered ${fmt(r.reordered)}\n` +
         `    Kafka ack ${lat(r.produce_ack_ms)}` +
         (base ? `; produce -> plain kafkajs consumer ${lat(base.latency_ms)}, lost ${fmt(base.lost)}` : '') +
-        '\n',
+        '\n' +
+        (base ? `    per record, SSE minus plain consumer: ${lat(base.gateway_minus_baseline_ms)}\n` : ''),
     );
   }
 }

@@ -1,0 +1,10 @@
+import { Migration } from 'kysely';
+import { reportsMigration } from './0001-reports';
+
+/**
+ * Every migration, by name; Kysely applies them in name order. A static map rather than a folder scan, so
+ * the same code runs from dist/ and under ts-jest. Never rename or edit a shipped entry: add one.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-reports': reportsMigration,
+};

@@ -1,0 +1,54 @@
+import { Report, ReportEvent, ReportStatus } from './report';
+
+/** Injection token of the ReportsRepository implementation. */
+export const REPORTS_REPOSITORY = Symbol('REPORTS_REPOSITORY');
+
+export type TransitionResult =
+  | { kind: 'changed'; report: Report; event: ReportEvent }
+  /** No such report, or it belongs to another user. */
+  | { kind: 'not-found' }
+  /** The report exists but its status is not one the move starts from. */
+  | { kind: 'conflict'; current: ReportStatus };
+
+/**
+ * Reports and their outbox of status events. Every write that changes a report also writes the event
+ * announcing it, atomically, so an accepted change is never lost and never announced without happening.
+ *
+ * Ids are UUIDs; a malformed one matches nothing (not-found, an empty list), except in `create`, which
+ * throws. Event ids are bigints as decimal strings, and a user's events commit in id order: a reader that
+ * has seen id N will never later find a lower id for that user (see SqlReportsRepository).
+ */
+export interface ReportsRepository {
+  /** A new report in `pending`, and the event announcing it, in one transaction. */
+  create(userId: string): Promise<{ report: Report; event: ReportEvent }>;
+
+  /** The user a report belongs to; undefined when there is no such report. For updates that name no user. */
+  ownerOf(reportId: string): Promise<string | undefined>;
+
+  /** The user's reports, oldest first. */
+  listByUser(userId: string): Promise<Report[]>;
+
+  /**
+   * Moves the report to `to` if, at that instant, its status is one of `allowedFrom`; the check and the
+   * write are one statement, so of many racing conflicting moves exactly one changes the report. The
+   * event is written in the same statement.
+   */
+  transition(
+    userId: string,
+    reportId: string,
+    to: ReportStatus,
+    allowedFrom: readonly ReportStatus[],
+  ): Promise<TransitionResult>;
+
+  /** The user's events with an id above `afterId` ('0': from the first), oldest first, at most `limit`. */
+  eventsAfter(userId: string, afterId: string, limit: number): Promise<ReportEvent[]>;
+
+  /** The id of the user's newest event, '0' when there is none: where a stream that starts now resumes. */
+  latestEventId(userId: string): Promise<string>;
+
+  /** Events the relay has not yet published, oldest first, at most `limit`. */
+  unpublished(limit: number): Promise<ReportEvent[]>;
+
+  /** Marks events as published, so `unpublished` stops returning them. Unknown ids are ignored. */
+  markPublished(ids: readonly string[]): Promise<void>;
+}

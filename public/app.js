@@ -260,9 +260,15 @@ function replaceReports(list) {
       state.rows.delete(reportId);
     }
   }
+  const before = state.reports;
   state.reports = next;
   for (const report of next.values()) {
-    ui.rows.append(renderRow(report)); // append moves an existing row: the order follows the list
+    const row = renderRow(report);
+    ui.rows.append(row); // append moves an existing row: the order follows the list
+    const known = before.get(report.reportId);
+    if (known && known.reportStatus !== report.reportStatus) {
+      flash(row); // changed while the stream was down, or behind a stale answer
+    }
   }
   ui.noReports.hidden = next.size > 0;
 }

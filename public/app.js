@@ -198,6 +198,7 @@ function clearReports() {
   state.buffered = null;
   state.listAgain = false;
   ui.rows.replaceChildren();
+  ui.noReports.textContent = 'Loading…';
   ui.noReports.hidden = false;
 }
 
@@ -232,6 +233,7 @@ async function refreshList() {
   if (failure) {
     showReportsError(`Could not load the reports: ${failure.message}`);
   } else {
+    ui.noReports.textContent = 'No reports yet. Create one.';
     replaceReports(Array.isArray(list) ? list : []);
     showReportsError('');
     // Changes that arrived while the list was on its way may be newer than the list: apply them again.

@@ -15,8 +15,8 @@ module.exports = {
       rootDir: 'test',
       testRegex: '.*\\.e2e-spec\\.ts$',
       // One real Kafka broker for the whole e2e run (TEST_KAFKA_BROKERS); scripts/kafka-broker.js.
-      globalSetup: '<rootDir>/support/kafka-global-setup.ts',
-      globalTeardown: '<rootDir>/support/kafka-global-teardown.ts',
+      globalSetup: '<rootDir>/support/global-setup.ts',
+      globalTeardown: '<rootDir>/support/global-teardown.ts',
     },
   ],
 };

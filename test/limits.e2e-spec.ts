@@ -160,5 +160,5 @@ describe('resources on disconnect', () => {
 
     const metrics = await (await fetch(`${running.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/sse_open_connections\{stream="v2"\} 0/);
-  });
+  }, 30_000); // 1,000 HTTP cycles: seconds when the machine is busy with the rest of the suite
 });

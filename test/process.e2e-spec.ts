@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { post, waitUntil } from './support/app';
+import { sharedDatabaseUrl } from './support/postgres';
 import { SseReader } from './support/sse-reader';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
@@ -16,7 +17,14 @@ interface Service {
 /** Runs the built service (`node dist/main.js`) as its own process on a free port. */
 async function startService(env: Record<string, string> = {}): Promise<Service> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', SSE_RETRY_MS: '250', ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SSE_RETRY_MS: '250',
+      DATABASE_URL: sharedDatabaseUrl(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const service: Service = {

@@ -478,6 +478,11 @@ export class KafkaMessageBus implements MessageBus {
         groupId: `${this.options.clientId}.${group}`,
         allowAutoTopicCreation: false,
         maxWaitTimeInMs: 1_000,
+        // A member that vanished (an instance killed, a broker restarted) holds its partitions until
+        // its session expires: keep that short, commands wait meanwhile.
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 10_000,
+        heartbeatInterval: 1_000,
       });
       this.commandConsumers.push(consumer);
       const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;

@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.factory';
+import { sharedDatabaseUrl } from './postgres';
 
 export interface RunningApp {
   app: INestApplication;
@@ -9,9 +10,17 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** The real application, listening on a free loopback port. */
+/**
+ * The real application, listening on a free loopback port. Its reports go to the run's PostgreSQL
+ * database unless `env` says otherwise (`DATABASE_URL: ''` and a DATA_DIR for PGlite).
+ */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
-  const app = await createApp({ LOG_LEVEL: 'silent', SSE_RETRY_MS: '100', ...env });
+  const app = await createApp({
+    LOG_LEVEL: 'silent',
+    SSE_RETRY_MS: '100',
+    DATABASE_URL: sharedDatabaseUrl(),
+    ...env,
+  });
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
   return { app, port, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };

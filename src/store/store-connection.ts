@@ -1,7 +1,7 @@
 import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Pool } from 'pg';
 import { Database } from './database';
@@ -25,6 +25,7 @@ export class StoreConnection {
     readonly db: Kysely<Database>,
     /** Migrations this start applied, in order; empty when the schema was already current. */
     readonly appliedMigrations: readonly string[],
+    private readonly release: () => void,
   ) {}
 
   /**
@@ -36,7 +37,7 @@ export class StoreConnection {
     options: { databaseUrl?: string; dataDir: string },
     logger: StoreLogger,
   ): Promise<StoreConnection> {
-    const { kind, location, db } = options.databaseUrl
+    const { kind, location, db, release } = options.databaseUrl
       ? openPostgres(options.databaseUrl, logger)
       : await openPglite(options.dataDir);
     try {
@@ -47,9 +48,10 @@ export class StoreConnection {
           ? `Reports store: applied migrations ${applied.join(', ')}`
           : `Reports store: schema current (${Object.keys(MIGRATIONS).length} migrations), none to apply`,
       );
-      return new StoreConnection(kind, location, db, applied);
+      return new StoreConnection(kind, location, db, applied, release);
     } catch (error) {
       await db.destroy();
+      release();
       throw error;
     }
   }
@@ -58,15 +60,24 @@ export class StoreConnection {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      await this.db.destroy();
+      try {
+        await this.db.destroy();
+      } finally {
+        this.release();
+      }
     }
   }
 }
 
-function openPostgres(
-  databaseUrl: string,
-  logger: StoreLogger,
-): { kind: StoreKind; location: string; db: Kysely<Database> } {
+interface OpenedStore {
+  kind: StoreKind;
+  location: string;
+  db: Kysely<Database>;
+  /** Gives up what only one opener may hold (the PGlite folder). */
+  release: () => void;
+}
+
+function openPostgres(databaseUrl: string, logger: StoreLogger): OpenedStore {
   const pool = new Pool({
     connectionString: databaseUrl,
     application_name: 'sse-gateway',
@@ -79,17 +90,67 @@ function openPostgres(
   );
   const url = new URL(databaseUrl);
   const location = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
-  return { kind: 'postgres', location, db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }) };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { kind: 'postgres', location, db, release: () => undefined };
 }
 
-async function openPglite(
-  dataDir: string,
-): Promise<{ kind: StoreKind; location: string; db: Kysely<Database> }> {
+async function openPglite(dataDir: string): Promise<OpenedStore> {
   const location = resolve(dataDir, 'pglite');
   mkdirSync(location, { recursive: true });
-  // bigint as a decimal string, as node-postgres gives it: PGlite would give a number, or a BigInt past 2^53.
-  const pglite = await PGlite.create(location, { parsers: { [types.INT8]: (value: string) => value } });
-  return { kind: 'pglite', location, db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }) };
+  const release = lockFolder(location);
+  try {
+    // bigint as a decimal string, as node-postgres gives it: PGlite gives a number, or a BigInt past 2^53.
+    const pglite = await PGlite.create(location, { parsers: { [types.INT8]: (value: string) => value } });
+    return {
+      kind: 'pglite',
+      location,
+      db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }),
+      release,
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * PGlite is one process's private PostgreSQL: it takes no lock on its folder, and a second opener
+ * (another instance with the same DATA_DIR, or a second app in one test process) fails obscurely or
+ * corrupts it. A pid file beside the folder turns that into a clear start-up error. A file left by a
+ * process that died is taken over.
+ */
+function lockFolder(location: string): () => void {
+  const lockFile = `${location}.lock`;
+  for (;;) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw error;
+      }
+    }
+    const holder = Number(readFileSync(lockFile, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      const who = holder === process.pid ? 'this process' : `process ${holder}`;
+      throw new Error(
+        `Reports store: ${location} is in use by ${who} (${lockFile}). PGlite serves one process: ` +
+          'give each instance its own DATA_DIR, or set DATABASE_URL.',
+      );
+    }
+    rmSync(lockFile, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -19,7 +19,8 @@
  * (the line carries a Kafka-only baseline instead: produce -> a plain kafkajs consumer).
  *
  * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
- *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250,slow-readers), BENCH_CONNECT_CONCURRENCY (256),
+ *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250,slow-readers,kafka-latency),
+ *      BENCH_CONNECT_CONCURRENCY (256),
  *      BENCH_PAYLOAD_BYTES (0), BENCH_WARMUP_SECONDS (1: publishing before the measured window),
  *      BENCH_PUBLISH_CONCURRENCY (0 = per scenario: broadcast 8, direct 16, latency 16 POSTs in flight),
  *      BENCH_SSE_CLIENT (net: streams read over plain TCP with our own HTTP/1.1 + SSE decoder; http: node:http
@@ -30,8 +31,8 @@
  *      own window, rate and streams (BENCH_SECONDS and BENCH_CONNECTIONS do not apply to it),
  *      BENCH_KAFKA_BASELINE (1; 0 = no plain kafkajs consumer beside the streams),
  *      BENCH_GATEWAY_MAIN (dist/main.js: the gateway entry point, e.g. a patched build for an A/B run).
- * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc., the
- * env names in lower case without BENCH_) override the env: `npm run bench -- --scenarios=kafka-latency`.
+ * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc.: the env
+ * names without BENCH_, in lower case with dashes) override the env: `npm run bench -- --scenarios=kafka-latency`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

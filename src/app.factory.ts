@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { join } from 'node:path';
 import { AppModule } from './app.module';
 
 /** Builds the configured application, not yet listening: used by main.ts and by the e2e tests. */
@@ -28,5 +29,7 @@ export async function createApp(env: Record<string, string | undefined> = {}): P
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // The reports page (public/, plain files, no build step) at /.
+  app.useStaticAssets(join(__dirname, '..', 'public'), { index: 'index.html', maxAge: 0 });
   return app;
 }

@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { HeartbeatModule } from './heartbeat/heartbeat.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReportsModule } from './reports/reports.module';
 import { SseModule } from './sse/sse.module';
 import { TemperatureModule } from './temperature/temperature.module';
 
@@ -31,6 +32,7 @@ export class AppModule {
         EventsModule,
         BroadcasterModule,
         TemperatureModule,
+        ReportsModule,
       ],
       providers: [
         {

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { StoreHealth } from '../store/store.health';
 import { BusHealthIndicator } from './bus.health';
 
 @ApiTags('operations')
@@ -9,6 +10,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly bus: BusHealthIndicator,
+    private readonly store: StoreHealth,
+    private readonly indicator: HealthIndicatorService,
   ) {}
 
   @Get()
@@ -20,8 +23,17 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the message bus (and, later, store and Kafka) are reachable' })
+  @ApiOperation({
+    summary: 'Readiness: the message bus (Kafka, when configured) and the reports store answer',
+  })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.bus.check()]);
+    return this.health.check([
+      () => this.bus.check(),
+      async () => {
+        const { up, details } = await this.store.check();
+        const session = this.indicator.check('store');
+        return up ? session.up(details) : session.down(details);
+      },
+    ]);
   }
 }

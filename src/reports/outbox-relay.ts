@@ -1,0 +1,105 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { MESSAGE_BUS } from '../bus/bus.constants';
+import { MessageBus } from '../bus/message-bus.interface';
+import { ReportEvent } from './report';
+import { REPORT_UPDATES_TOPIC } from './reports.constants';
+import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
+
+const SWEEP_INTERVAL_MS = 250;
+const BATCH = 500;
+
+/**
+ * The outbox relay: publishes committed report events to the bus, oldest first, then marks them
+ * published. A change and its event are committed together, so an event is never lost: if the
+ * process dies between publish and mark, the event is published again after the restart, and
+ * streams drop it by its id (ids only grow). Every instance relays; two relays may publish the same
+ * event, never out of order (each publishes in id order, and one marks an event only after its
+ * publish was acknowledged), so streams see each event once.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private paused = false;
+
+  constructor(
+    @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+  ) {
+    bus.declareTopic(REPORT_UPDATES_TOPIC);
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.wake(), SWEEP_INTERVAL_MS).unref();
+    this.wake(); // what an earlier run committed but did not publish
+  }
+
+  /** Publishes what is pending now (after a commit of this process), without waiting for the sweep. */
+  wake(): void {
+    if (this.stopped) {
+      return;
+    }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** On SIGTERM: one last drain, so accepted changes are announced before the bus closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    this.stopped = true;
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        const events = await this.repository.unpublished(BATCH);
+        if (events.length === 0) {
+          return;
+        }
+        for (const event of events) {
+          await this.bus.publish(REPORT_UPDATES_TOPIC, event.userId, encodeReportEvent(event));
+        }
+        await this.repository.markPublished(events.map((event) => event.id));
+        if (this.paused) {
+          this.paused = false;
+          this.logger.log('Outbox relay publishing again');
+        }
+        if (events.length < BATCH) {
+          return;
+        }
+      }
+    } catch (error) {
+      // Unpublished events stay in the outbox; the next sweep tries again. Said once, not per sweep.
+      if (!this.paused) {
+        this.paused = true;
+        this.logger.warn(`Outbox relay paused: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+export const encodeReportEvent = (event: ReportEvent): string => JSON.stringify(event);
+
+export function decodeReportEvent(value: string): ReportEvent {
+  return JSON.parse(value) as ReportEvent;
+}

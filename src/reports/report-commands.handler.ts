@@ -1,0 +1,83 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { MESSAGE_BUS } from '../bus/bus.constants';
+import { BusRecord, MessageBus } from '../bus/message-bus.interface';
+import { UpdateReportDto } from './dto/update-report.dto';
+import { REPORT_COMMANDS_TOPIC, REPORT_DEAD_LETTER_TOPIC } from './reports.constants';
+import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
+import { ReportsService } from './reports.service';
+
+/**
+ * Status updates from workers on the command topic `v4_messages` (`{"id","status"}`), handled once
+ * across instances and through the same state machine as PUT /v4/report. A rejected update is
+ * logged with the reason and kept on the dead-letter topic.
+ */
+@Injectable()
+export class ReportCommandsHandler {
+  private readonly logger = new Logger(ReportCommandsHandler.name);
+
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
+    private readonly reports: ReportsService,
+  ) {
+    bus.declareTopic(REPORT_DEAD_LETTER_TOPIC);
+    bus.handleCommands(REPORT_COMMANDS_TOPIC, 'reports', (record) => this.handle(record));
+  }
+
+  async handle(record: BusRecord): Promise<void> {
+    const reason = await this.apply(record.value);
+    if (reason !== undefined) {
+      await this.reject(record, reason);
+    }
+  }
+
+  /** Applies one update; says why when it is rejected. */
+  private async apply(value: string): Promise<string | undefined> {
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch {
+      return 'not JSON (expected {"id": "<report uuid>", "status": "<status>"})';
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      return 'not a JSON object (expected {"id": "<report uuid>", "status": "<status>"})';
+    }
+    const update = plainToInstance(UpdateReportDto, json);
+    const errors = await validate(update, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length > 0) {
+      return errors.flatMap((error) => Object.values(error.constraints ?? {})).join('; ');
+    }
+    const owner = await this.repository.ownerOf(update.id);
+    if (owner === undefined) {
+      return `report ${update.id} does not exist`;
+    }
+    try {
+      await this.reports.transition(owner, update.id, update.status);
+      return undefined;
+    } catch (error) {
+      if (error instanceof HttpException) {
+        return error.message;
+      }
+      throw error;
+    }
+  }
+
+  private async reject(record: BusRecord, reason: string): Promise<void> {
+    this.logger.warn(`Rejected status update ${record.position}: ${reason}`);
+    const letter = JSON.stringify({
+      source: record.position,
+      value: record.value,
+      reason,
+      rejectedAt: new Date(),
+    });
+    try {
+      await this.bus.publish(REPORT_DEAD_LETTER_TOPIC, record.key, letter);
+    } catch (error) {
+      this.logger.error(
+        `Could not keep rejected update ${record.position} on ${REPORT_DEAD_LETTER_TOPIC}: ${String(error)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** Fan-out topic announcing committed report changes (from the outbox), keyed by user id. */
+export const REPORT_UPDATES_TOPIC = 'report_updates';
+
+/** Command topic of status updates from workers, `{"id","status"}`, handled once across instances. */
+export const REPORT_COMMANDS_TOPIC = 'v4_messages';
+
+/** Where rejected commands are kept, with the reason. */
+export const REPORT_DEAD_LETTER_TOPIC = 'v4_messages.dead-letter';
+
+/** SSE event type of a status change on GET /v4/sse. */
+export const REPORT_STATUS_EVENT = 'report_status_update';

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { OutboxRelay } from './outbox-relay';
+import { ReportCommandsHandler } from './report-commands.handler';
+import { ReportsStoreModule } from './reports-store.module';
+import { ReportsController } from './reports.controller';
+import { ReportsService } from './reports.service';
+
+/** Reports, their status machine, the outbox relay and the v4_messages commands (SPEC 2.4). */
+@Module({
+  imports: [ReportsStoreModule],
+  controllers: [ReportsController],
+  providers: [ReportsService, OutboxRelay, ReportCommandsHandler],
+})
+export class ReportsModule {}

@@ -1,0 +1,55 @@
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { MESSAGE_BUS } from '../bus/bus.constants';
+import { MessageBus } from '../bus/message-bus.interface';
+import { SseEvent } from '../sse/sse-event';
+import { OutboxRelay } from './outbox-relay';
+import { Report, ReportStatus } from './report';
+import { reportEventStream } from './report-event-stream';
+import { allowedSources, nextStatuses } from './report-transitions';
+import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
+
+/** Reports and their status machine (SPEC 2.4). Every change is announced through the outbox. */
+@Injectable()
+export class ReportsService {
+  constructor(
+    @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  async create(userId: string): Promise<Report> {
+    const { report } = await this.repository.create(userId);
+    this.relay.wake();
+    return report;
+  }
+
+  list(userId: string): Promise<Report[]> {
+    return this.repository.listByUser(userId);
+  }
+
+  /** Moves a report of this user to `status`, if the state machine allows it from where it is now. */
+  async transition(userId: string, reportId: string, status: ReportStatus): Promise<Report> {
+    const result = await this.repository.transition(userId, reportId, status, [...allowedSources(status)]);
+    switch (result.kind) {
+      case 'changed':
+        this.relay.wake();
+        return result.report;
+      case 'not-found':
+        throw new NotFoundException(`Report ${reportId} was not found for user ${userId}`);
+      case 'conflict': {
+        const next = nextStatuses(result.current);
+        throw new ConflictException(
+          `Report ${reportId} is ${result.current}; it cannot become ${status}` +
+            (next.length > 0
+              ? ` (from ${result.current} it can become ${next.join(' or ')})`
+              : ` (${result.current} is final)`),
+        );
+      }
+    }
+  }
+
+  stream(userId: string, lastEventId?: string): Observable<SseEvent> {
+    return reportEventStream(this.bus, this.repository, userId, lastEventId);
+  }
+}

@@ -84,7 +84,7 @@ const statusMark = (page: Page, reportId: string) =>
   page.locator(`#report-rows tr[data-report-id="${reportId}"] .status`);
 
 /** Waits until the report's row shows `status`, by name and by its status class. */
-async function waitForStatus(page: Page, reportId: string, status: string, timeout = 5_000): Promise<void> {
+async function waitForStatus(page: Page, reportId: string, status: string, timeout = 10_000): Promise<void> {
   await page
     .locator(`#report-rows tr[data-report-id="${reportId}"] .status.status--${status}`)
     .waitFor({ timeout });

@@ -1,6 +1,6 @@
 import { LoggerService } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,11 +14,9 @@ import { OUTBOX_LOCK_CLASS, SqlReportsRepository } from '../src/reports/sql-repo
 import { StoreConnection } from '../src/store/store-connection';
 import { STORE_CONNECTION } from '../src/store/store.constants';
 import { StoreHealth } from '../src/store/store.health';
+import { createTestDatabase, dropTestDatabase } from './support/postgres';
 
 jest.setTimeout(120_000);
-
-/** Where the test creates and drops its databases: the `test` database of the local server. */
-const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The store environment of one contract run: a fresh PostgreSQL database, or a fresh DATA_DIR. */
 interface StoreUnderTest {
@@ -27,32 +25,8 @@ interface StoreUnderTest {
 }
 
 async function freshPostgresDatabase(): Promise<StoreUnderTest> {
-  const name = `reports_test_${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    env: { DATABASE_URL: url.toString() },
-    remove: async () => {
-      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  };
-}
-
-async function withAdmin<T>(work: (admin: Client) => Promise<T>): Promise<T> {
-  const admin = new Client({ connectionString: POSTGRES_ADMIN_URL });
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new Error(`These tests need the PostgreSQL server of TEST_POSTGRES_URL (${POSTGRES_ADMIN_URL})`, {
-      cause: error,
-    });
-  }
-  try {
-    return await work(admin);
-  } finally {
-    await admin.end();
-  }
+  const url = await createTestDatabase('reports_store');
+  return { env: { DATABASE_URL: url }, remove: () => dropTestDatabase(url) };
 }
 
 function freshDataDir(): Promise<StoreUnderTest> {

@@ -26,6 +26,8 @@ export async function createApp(env: Record<string, string | undefined> = {}): P
           'an `id:` on every event, keep-alive comments, and resumes after `Last-Event-ID`.',
       )
       .setVersion('0.1.0')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'AUTH_MODE=jwt' })
+      .addCookieAuth('access_token')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -1,4 +1,5 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { BroadcasterModule } from './broadcaster/broadcaster.module';
 import { BusModule } from './bus/bus.module';
@@ -23,6 +24,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(env),
         LoggingModule,
+        AuthModule,
         HttpBodyModule,
         MetricsModule,
         BusModule,

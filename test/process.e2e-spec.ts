@@ -100,15 +100,24 @@ describe('the service as a process', () => {
     ['SSE_MAX_CONNECTIONS', '0'],
     ['KAFKA_BROKERS', 'carrier-pigeon'],
     ['LOG_LEVEL', 'loud'],
+    ['AUTH_MODE', 'maybe'],
   ])('refuses to start when %s=%s, naming the variable', async (name, value) => {
-    const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, [name]: value },
-      stdio: 'pipe',
-    });
-    let output = '';
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, output } = await startAndFail({ [name]: value });
     expect(code).toBe(1);
     expect(output).toContain(`${name}=${JSON.stringify(value)}`);
   });
+
+  it('refuses to start in production without AUTH_MODE, naming it', async () => {
+    const { code, output } = await startAndFail({ NODE_ENV: 'production' });
+    expect(code).toBe(1);
+    expect(output).toContain('AUTH_MODE=null: must be set when NODE_ENV=production');
+  });
+
+  async function startAndFail(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, output };
+  }
 });

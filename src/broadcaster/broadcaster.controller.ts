@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Param, Post, Query, Sse } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
@@ -16,6 +17,7 @@ import { BroadcastParamDto } from './dto/broadcast-param.dto';
 export class BroadcasterController {
   constructor(private readonly broadcaster: BroadcasterService) {}
 
+  @Access({ kind: 'subscriber' })
   @Sse()
   @SseRoute({ stream: 'broadcast', keepAlive: { comment: 'ping', intervalSetting: 'BROADCAST_PING_MS' } })
   @ApiOperation({ summary: 'Every broadcast, after a first `data: connected` event' })
@@ -27,6 +29,7 @@ export class BroadcasterController {
     return this.broadcaster.stream(lastEventId);
   }
 
+  @Access({ kind: 'publisher' })
   @Post()
   @ApiOperation({ summary: 'Broadcast a message to every client (the documented way)' })
   @ApiMessageBody()
@@ -34,6 +37,7 @@ export class BroadcasterController {
     return this.broadcaster.broadcast(body.message);
   }
 
+  @Access({ kind: 'publisher' })
   @Get(':msg')
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @ApiOperation({

@@ -49,4 +49,17 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigValidationError);
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}`);
   });
+
+  it('refuses to start in production without AUTH_MODE, naming the variable', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('AUTH_MODE=null: must be set');
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');
+  });
+
+  it('needs a key source for AUTH_MODE=jwt', () => {
+    expect(() => loadConfig({ AUTH_MODE: 'jwt' })).toThrow('JWT_SECRET=null');
+    expect(() => loadConfig({ AUTH_MODE: 'jwt', JWT_SECRET: 'short' })).toThrow('JWT_SECRET="short"');
+    expect(loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks.json' }).AUTH_MODE).toBe(
+      'jwt',
+    );
+  });
 });

@@ -4,12 +4,16 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
   MinLength,
   validateSync,
 } from 'class-validator';
+
+export const AUTH_MODES = ['off', 'jwt'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -52,6 +56,39 @@ export class EnvironmentVariables {
   @Expose()
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
+
+  /**
+   * Access control: `off` (anyone reads and publishes; the local default, with a warning) or `jwt`.
+   * Must be set when NODE_ENV=production.
+   */
+  @Expose()
+  @IsOptional()
+  @IsIn(AUTH_MODES)
+  AUTH_MODE?: AuthMode;
+
+  /** AUTH_MODE=jwt: the HS256 secret (at least 32 characters). */
+  @Expose()
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  JWT_SECRET?: string;
+
+  /** AUTH_MODE=jwt: where the RS256/ES256 public keys are (a JWKS document), instead of JWT_SECRET. */
+  @Expose()
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  JWT_JWKS_URL?: string;
+
+  /** AUTH_MODE=jwt: when set, tokens must carry this `iss` / this `aud`. */
+  @Expose()
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @Expose()
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
 
   /**
    * Kafka bootstrap servers, `host:port[,host:port...]`. Set: Kafka is the message bus. Unset: the
@@ -232,15 +269,30 @@ export function loadConfig(env: Record<string, string | undefined>): Environment
     excludeExtraneousValues: true,
     exposeDefaultValues: true,
   });
-  const errors = validateSync(config, { skipMissingProperties: false });
-  if (errors.length > 0) {
-    const details = errors
-      .map((error) => {
-        const value = JSON.stringify(present[error.property] ?? null);
-        return `${error.property}=${value}: ${Object.values(error.constraints ?? {}).join('; ')}`;
-      })
-      .join('\n  ');
-    throw new ConfigValidationError(`Invalid configuration:\n  ${details}`);
+  const problems = validateSync(config, { skipMissingProperties: false }).map(
+    (error) =>
+      `${error.property}=${JSON.stringify(present[error.property] ?? null)}: ${Object.values(error.constraints ?? {}).join('; ')}`,
+  );
+  problems.push(...crossChecks(config));
+  if (problems.length > 0) {
+    throw new ConfigValidationError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return config;
+}
+
+/** Rules between variables, named by the variable to set. */
+function crossChecks(config: EnvironmentVariables): string[] {
+  const problems: string[] = [];
+  if (config.NODE_ENV === 'production' && config.AUTH_MODE === undefined) {
+    problems.push(
+      'AUTH_MODE=null: must be set when NODE_ENV=production (jwt; or off, to serve every stream to anyone)',
+    );
+  }
+  if (config.AUTH_MODE === 'jwt' && !config.JWT_SECRET && !config.JWT_JWKS_URL) {
+    problems.push('JWT_SECRET=null: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)');
+  }
+  if (config.JWT_SECRET && config.JWT_JWKS_URL) {
+    problems.push('JWT_JWKS_URL: set JWT_SECRET or JWT_JWKS_URL, not both');
+  }
+  return problems;
 }

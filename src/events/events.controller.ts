@@ -1,4 +1,5 @@
 import { Controller, Post, Query, Sse } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
@@ -15,6 +16,7 @@ import { EventsService } from './events.service';
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 
+  @Access({ kind: 'subscriber', subjectQuery: 'username' })
   @Sse('sse')
   @SseRoute({
     stream: 'v2',
@@ -27,6 +29,7 @@ export class EventsController {
     return this.events.stream(query.username, lastEventId);
   }
 
+  @Access({ kind: 'publisher' })
   @Post('message')
   @ApiOperation({ summary: 'Send a message to every open stream of a user' })
   @ApiMessageBody()

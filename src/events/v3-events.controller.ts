@@ -1,4 +1,5 @@
 import { Controller, Post, Query, Sse } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
@@ -15,6 +16,7 @@ import { V3EventsService } from './v3-events.service';
 export class V3EventsController {
   constructor(private readonly events: V3EventsService) {}
 
+  @Access({ kind: 'subscriber', subjectQuery: 'username' })
   @Sse('sse')
   @SseRoute({
     stream: 'v3',
@@ -30,6 +32,7 @@ export class V3EventsController {
     return this.events.stream(query.username, lastEventId);
   }
 
+  @Access({ kind: 'publisher' })
   @Post('message')
   @ApiOperation({ summary: 'Send a message to every open v3 stream of a user, on every instance' })
   @ApiMessageBody()

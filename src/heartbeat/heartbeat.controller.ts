@@ -1,4 +1,5 @@
 import { Controller, Query, Sse } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { SseEvent } from '../sse/sse-event';
@@ -12,6 +13,7 @@ import { HeartbeatService } from './heartbeat.service';
 export class HeartbeatController {
   constructor(private readonly heartbeat: HeartbeatService) {}
 
+  @Access({ kind: 'subscriber', subjectQuery: 'username' })
   @Sse('sse')
   @SseRoute({
     stream: 'v1',

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { redactAccessToken } from './redact';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -21,10 +22,11 @@ import { assignRequestId } from './request-id';
           level: config.LOG_LEVEL,
           genReqId: assignRequestId,
           serializers: {
-            req: (request: { id: string; method: string; url: string }) => ({
+            req: (request: { id: string; method?: string; url?: string }) => ({
               id: request.id,
               method: request.method,
-              url: request.url,
+              // Lines about a stream carry only its id; request lines have the URL, with tokens hidden.
+              url: request.url === undefined ? undefined : redactAccessToken(request.url),
             }),
             res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
           },

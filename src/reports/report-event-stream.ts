@@ -56,7 +56,9 @@ export function reportEventStream(
     });
 
     const replay = async () => {
-      if (lastEventId !== undefined && EVENT_ID.test(lastEventId)) {
+      const latest = await repository.latestEventId(userId);
+      // An id above the newest one is not of this store (it was reset): go on from now, and say so.
+      if (lastEventId !== undefined && EVENT_ID.test(lastEventId) && BigInt(lastEventId) <= BigInt(latest)) {
         lastSent = BigInt(lastEventId);
         for (;;) {
           const page = await repository.eventsAfter(userId, lastSent.toString(), REPLAY_PAGE);
@@ -66,7 +68,6 @@ export function reportEventStream(
           }
         }
       } else {
-        const latest = await repository.latestEventId(userId);
         if (lastEventId !== undefined) {
           subscriber.next(gapEvent(lastEventId, latest));
         }
@@ -85,7 +86,7 @@ function gapEvent(requested: string, resumeAfter: string): SseEvent {
   const data = JSON.stringify({
     lastEventId: requested,
     resumedAfter: resumeAfter,
-    message: 'lastEventId is not an id of this stream; the stream goes on from now.',
+    message: 'lastEventId is not an event id of this store; the stream goes on from now.',
   });
   return new SseEvent(resumeAfter, data, HISTORY_GAP_EVENT);
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Put, Query, Sse } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -25,6 +26,7 @@ import { ReportsService } from './reports.service';
 export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
 
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
   @Post('new/report')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Create a report in pending' })
@@ -33,6 +35,7 @@ export class ReportsController {
     return this.reports.create(query.user_id);
   }
 
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
   @Get('reports')
   @ApiOperation({ summary: "The user's reports, oldest first" })
   @ApiOkResponse({ type: ReportDto, isArray: true })
@@ -40,6 +43,7 @@ export class ReportsController {
     return this.reports.list(query.user_id);
   }
 
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
   @Put('report')
   @ApiOperation({
     summary:
@@ -54,6 +58,7 @@ export class ReportsController {
     return this.reports.transition(query.user_id, body.id, body.status);
   }
 
+  @Access({ kind: 'subscriber', subjectQuery: 'user_id' })
   @Sse('sse')
   @SseRoute({
     stream: 'v4',

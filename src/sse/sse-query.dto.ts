@@ -12,4 +12,13 @@ export class SseQueryDto {
   @IsString()
   @MaxLength(MAX_EVENT_ID_LENGTH)
   lastEventId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'AUTH_MODE=jwt: the token, for clients that cannot set the Authorization header (EventSource); never logged',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(8192)
+  access_token?: string;
 }

@@ -12,6 +12,7 @@ import { SSE_ABORT_CONTROLLER } from '@nestjs/common/decorators/http/sse-signal.
 import { Reflector } from '@nestjs/core';
 import { Request, Response } from 'express';
 import { Observable, Subscriber } from 'rxjs';
+import { AuthenticatedRequest } from '../auth/access.guard';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { KeepAliveScheduler } from './keep-alive.scheduler';
 import { SseConnection } from './sse-connection';
@@ -83,6 +84,7 @@ export class SseInterceptor implements NestInterceptor {
       let handedOff = false;
       let stopKeepAlive: (() => void) | undefined;
       let timeLimit: NodeJS.Timeout | undefined;
+      let tokenLimit: NodeJS.Timeout | undefined;
       const events = next.handle().subscribe({
         next: (event) => {
           if (event instanceof SseEvent) {
@@ -117,6 +119,7 @@ export class SseInterceptor implements NestInterceptor {
       const release = () => {
         clearTimeout(start);
         clearTimeout(timeLimit);
+        clearTimeout(tokenLimit);
         events.unsubscribe();
         stopKeepAlive?.();
         this.registry.close(connection);
@@ -150,6 +153,14 @@ export class SseInterceptor implements NestInterceptor {
           timeLimit = setTimeout(
             () => stop('connection time limit reached, reconnect'),
             this.config[route.maxDurationSetting],
+          );
+        }
+        // A stream lasts as long as its token (AUTH_MODE=jwt): then the client reconnects with a new one.
+        const expiresAt = (request as AuthenticatedRequest).auth?.expiresAt;
+        if (expiresAt !== undefined) {
+          tokenLimit = setTimeout(
+            () => stop('token expired, reconnect with a new token'),
+            Math.max(0, expiresAt - Date.now()),
           );
         }
         handedOff = true;

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Param, Post, Query, Sse } from '@nestjs/common';
+import { Access } from '../auth/access.decorator';
 import {
   ApiCreatedResponse,
   ApiNotFoundResponse,
@@ -23,6 +24,7 @@ import { TemperatureService } from './temperature.service';
 export class TemperatureController {
   constructor(private readonly temperature: TemperatureService) {}
 
+  @Access({ kind: 'publisher' })
   @Post(':id/registration')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Register a temperature entity: records a Registered event' })
@@ -31,6 +33,7 @@ export class TemperatureController {
     return this.temperature.register(params.id);
   }
 
+  @Access({ kind: 'publisher' })
   @Post(':id/observations')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Record a temperature read by a registered entity: a TemperatureRead event' })
@@ -43,6 +46,7 @@ export class TemperatureController {
     return this.temperature.observe(params.id, body.temperature);
   }
 
+  @Access({ kind: 'subscriber' })
   @Sse('events/:id')
   @SseRoute({
     stream: 'temperature',

@@ -455,6 +455,19 @@ async function startBroker(options = {}) {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
+    // A jest worker or a script killed with SIGKILL runs no 'exit' handler: a watchdog outside
+    // this process ends the JVM within a second of its parent's death, so no broker is left behind.
+    if (proc.pid !== undefined) {
+      spawn(
+        'sh',
+        [
+          '-c',
+          `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${proc.pid} 2>/dev/null; do sleep 1; done; ` +
+            `kill -0 ${proc.pid} 2>/dev/null && kill -9 ${proc.pid}`,
+        ],
+        { stdio: 'ignore', detached: true },
+      ).unref();
+    }
     // 'close' after a normal exit; 'error' alone when java could not be started at all.
     exited = new Promise((resolve) => {
       proc.once('close', () => resolve());

@@ -38,6 +38,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -217,6 +218,7 @@ async function startServer(
     throw new Error(`${path.relative(ROOT, script)} does not exist (build first: npm run bench builds both)`);
   }
   fs.mkdirSync(opts.logDir, { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-data-'));
   const logFile = path.join(opts.logDir, `${target}-${scenario}.log`);
   const fd = fs.openSync(logFile, 'w');
   log(`starting ${target} on port ${port}…`);
@@ -225,6 +227,10 @@ async function startServer(
     env: {
       ...process.env,
       NODE_ENV: 'production',
+      // The open service, as measured before access control existed; production insists on a choice.
+      AUTH_MODE: 'off',
+      // Each run its own embedded store, so runs never share (or lock) ./data.
+      DATA_DIR: dataDir,
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
@@ -236,7 +242,10 @@ async function startServer(
   });
   fs.closeSync(fd);
   running.add(child);
-  child.once('exit', () => running.delete(child));
+  child.once('exit', () => {
+    running.delete(child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   const started = performance.now();
   while (performance.now() - started < readyTimeoutMs) {

@@ -77,8 +77,14 @@ echo "sending: PUT $url"
 echo "sending: $data"
 
 # curl's own failures (refused, timed out) are reported by curl (-sS) and end the script with 1.
+# AUTH_MODE=jwt: SSE_GATEWAY_TOKEN (the owner's token, or one with the publish scope) is sent as a
+# bearer token; it is never printed.
+auth=()
+if [[ -n ${SSE_GATEWAY_TOKEN:-} ]]; then
+  auth=(-H "Authorization: Bearer $SSE_GATEWAY_TOKEN")
+fi
 if ! answer=$(curl -sS --connect-timeout 5 --max-time 30 -X PUT "$url" \
-  -H 'Content-Type: application/json' -H 'Accept: application/json' \
+  -H 'Content-Type: application/json' -H 'Accept: application/json' "${auth[@]}" \
   --data-binary "$data" -w $'\n%{http_code}'); then
   echo "error: no answer from $base_url (is the service running? SSE_GATEWAY_URL says where)" >&2
   exit 1

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Locator, Page } from 'playwright-core';
 import { createApp } from '../src/app.factory';
+import { SignJWT } from 'jose';
 import { RunningApp, startApp } from './support/app';
 import { launchChromium, RunningBrowser } from './support/browser';
 import { sharedDatabaseUrl } from './support/postgres';
@@ -38,11 +39,11 @@ interface ScriptRun {
 }
 
 /** Runs ./update_report_status.sh as a person would, against the service at baseUrl. */
-function runScript(args: string[], baseUrl: string): Promise<ScriptRun> {
+function runScript(args: string[], baseUrl: string, token?: string): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(SCRIPT, args, {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, SSE_GATEWAY_URL: baseUrl },
+      env: { PATH: process.env.PATH, SSE_GATEWAY_URL: baseUrl, ...(token && { SSE_GATEWAY_TOKEN: token }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -284,5 +285,49 @@ describe('update_report_status.sh', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('sending: {"id":"not \\"a\\" uuid\\\\","status":"queued"}');
     expect(run.stdout).toMatch(/^HTTP 400$/m);
+  });
+});
+
+describe('the reports page with AUTH_MODE=jwt', () => {
+  const secret = 'a page test secret of at least thirty-two characters';
+  let running: RunningApp;
+  let browser: RunningBrowser;
+
+  beforeAll(async () => {
+    running = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: secret });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await running?.close();
+  });
+
+  it('takes a token and then works as without one; the script sends SSE_GATEWAY_TOKEN', async () => {
+    const userId = randomUUID();
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(secret));
+    const page = await browser.newPage();
+    const response = await page.goto(`${running.baseUrl}/?auth=jwt`);
+    expect(response?.status()).toBe(200);
+    await page.locator('#access-token').fill(token);
+    await page.locator('#user-id').fill(userId);
+    await page.locator('#user-id').press('Enter');
+    await waitForConnection(page, ['connected']);
+    await page.getByRole('button', { name: 'Create report' }).click();
+    const row = page.locator('#report-rows tr').first();
+    await row.waitFor();
+    const reportId = (await row.getAttribute('data-report-id')) ?? '';
+    await waitForStatus(page, reportId, 'pending');
+
+    const refused = await runScript([userId, reportId, 'queued'], running.baseUrl);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^HTTP 401$/m);
+    const run = await runScript([userId, reportId, 'queued'], running.baseUrl, token);
+    expect(run.stdout).toMatch(/^HTTP 200$/m);
+    expect(run.stdout).not.toContain(token);
+    await waitForStatus(page, reportId, 'queued');
   });
 });

@@ -16,7 +16,12 @@
  * KAFKA_BROKERS (the load starts once /health/ready is 200), 1,000 /v3/sse user streams and an
  * independent kafkajs producer writing 1,000 records/s to v3_messages for 60 s: produce -> SSE latency,
  * loss, duplicates, order (see kafka-loadgen.ts). Gateway only: the node:http baseline has no Kafka bus
- * (the line carries a Kafka-only baseline instead: produce -> a plain kafkajs consumer).
+ * (the line carries a Kafka-only baseline instead: produce -> a plain kafkajs consumer). And
+ * reports-transitions: the gateway on PostgreSQL (a fresh database on BENCH_REPORTS_PG_URL's server, dropped
+ * afterwards), then on PGlite (its own temp DATA_DIR), one JSON line each (`store`): 200 users with one /v4/sse
+ * stream and one report each, PUTs around pending -> queued -> processing -> failed at 2,000/s for 20 s:
+ * PUT -> SSE latency through the transactional outbox, loss, duplicates, order (see reports-loadgen.ts).
+ * Gateway only.
  *
  * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
  *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250,slow-readers,kafka-latency),
@@ -30,7 +35,10 @@
  *      BENCH_KAFKA_SECONDS (60), BENCH_KAFKA_RATE (1000 records/s), BENCH_KAFKA_USERS (1000): kafka-latency's
  *      own window, rate and streams (BENCH_SECONDS and BENCH_CONNECTIONS do not apply to it),
  *      BENCH_KAFKA_BASELINE (1; 0 = no plain kafkajs consumer beside the streams),
- *      BENCH_GATEWAY_MAIN (dist/main.js: the gateway entry point, e.g. a patched build for an A/B run).
+ *      BENCH_GATEWAY_MAIN (dist/main.js: the gateway entry point, e.g. a patched build for an A/B run),
+ *      BENCH_REPORTS_SECONDS (20), BENCH_REPORTS_RATE (2000 PUT/s), BENCH_REPORTS_USERS (200),
+ *      BENCH_REPORTS_IN_FLIGHT (64 PUTs), BENCH_REPORTS_STORES (postgres,pglite),
+ *      BENCH_REPORTS_PG_URL (postgres://postgres@127.0.0.1:5432/test: where the bench database is created).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc.: the env
  * names without BENCH_, in lower case with dashes) override the env: `npm run bench -- --scenarios=kafka-latency`.
  */
@@ -45,17 +53,21 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 
 import type * as KafkaBrokerScript from '../scripts/kafka-broker';
+import { Client } from 'pg';
+
 import type { KafkaLoadgenArgs } from './kafka-loadgen';
 import type { LoadgenArgs, ScenarioName as SseScenarioName } from './loadgen';
+import type { ReportsLoadgenArgs, ReportsStore } from './reports-loadgen';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-type ScenarioName = SseScenarioName | 'kafka-latency';
+type ScenarioName = SseScenarioName | 'kafka-latency' | 'reports-transitions';
 const SCENARIO_NAMES: readonly ScenarioName[] = [
   'broadcast-10k',
   'direct-10k',
   'latency-250',
   'slow-readers',
   'kafka-latency',
+  'reports-transitions',
 ];
 const TARGETS = ['gateway', 'baseline-node-http'] as const;
 type Target = (typeof TARGETS)[number];
@@ -82,6 +94,13 @@ interface Options {
   kafkaBaseline: boolean;
   /** The gateway's entry point (dist/main.js unless BENCH_GATEWAY_MAIN names another build). */
   gatewayMain: string;
+  /** reports-transitions: measured window, PUTs per second, users, PUTs in flight, stores, PG server. */
+  reportsSeconds: number;
+  reportsRate: number;
+  reportsUsers: number;
+  reportsInFlight: number;
+  reportsStores: ReportsStore[];
+  reportsPgUrl: string;
 }
 
 type Result = Record<string, unknown>;
@@ -145,6 +164,17 @@ function parseOptions(): Options {
     kafkaUsers: Math.floor(num('kafka-users', 'BENCH_KAFKA_USERS', 1000, 1, 10_000)),
     kafkaBaseline: pick('kafka-baseline', 'BENCH_KAFKA_BASELINE', '1') !== '0',
     gatewayMain: path.resolve(ROOT, pick('gateway-main', 'BENCH_GATEWAY_MAIN', path.join('dist', 'main.js'))),
+    reportsSeconds: num('reports-seconds', 'BENCH_REPORTS_SECONDS', 20, 1, 600),
+    reportsRate: num('reports-rate', 'BENCH_REPORTS_RATE', 2000, 1, 100_000),
+    reportsUsers: Math.floor(num('reports-users', 'BENCH_REPORTS_USERS', 200, 1, 10_000)),
+    reportsInFlight: Math.floor(num('reports-in-flight', 'BENCH_REPORTS_IN_FLIGHT', 64, 1, 1024)),
+    reportsStores: list(pick('reports-stores', 'BENCH_REPORTS_STORES', 'postgres,pglite')).map((s) => {
+      if (s !== 'postgres' && s !== 'pglite') {
+        throw new Error(`unknown store ${s}; known: postgres, pglite`);
+      }
+      return s;
+    }),
+    reportsPgUrl: pick('reports-pg-url', 'BENCH_REPORTS_PG_URL', 'postgres://postgres@127.0.0.1:5432/test'),
   };
 }
 
@@ -198,7 +228,10 @@ interface StartedServer {
 }
 
 interface ServerExtras {
-  env?: Record<string, string>;
+  /** undefined removes a variable of this process's environment. */
+  env?: Record<string, string | undefined>;
+  /** Log file name without .log (default `<target>-<scenario>`). */
+  logName?: string;
   /** Polled until it answers 200 (kafka-latency: /health/ready, which waits for Kafka). */
   healthPath?: string;
   readyTimeoutMs?: number;
@@ -219,7 +252,7 @@ async function startServer(
   }
   fs.mkdirSync(opts.logDir, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-data-'));
-  const logFile = path.join(opts.logDir, `${target}-${scenario}.log`);
+  const logFile = path.join(opts.logDir, `${extras.logName ?? `${target}-${scenario}`}.log`);
   const fd = fs.openSync(logFile, 'w');
   log(`starting ${target} on port ${port}…`);
   const child = spawn(process.execPath, [...opts.serverNodeArgs, script], {
@@ -467,6 +500,88 @@ async function runKafka(opts: Options): Promise<Result> {
   return { scenario, target, ...result, ...stops };
 }
 
+/**
+ * reports-transitions on one store: PostgreSQL in a database made for this run (dropped afterwards, even
+ * if the run fails), or PGlite in startServer's own temp DATA_DIR; the gateway, the reports load generator.
+ */
+async function runReports(opts: Options, store: ReportsStore): Promise<Result> {
+  const scenario = 'reports-transitions';
+  const target = 'gateway';
+  let server: StartedServer | null = null;
+  let database: string | null = null;
+  let result: Result = {};
+  const stops: Result = {};
+  const admin = async (statement: string): Promise<void> => {
+    const client = new Client(opts.reportsPgUrl);
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    let databaseUrl = '';
+    if (store === 'postgres') {
+      database = `bench_reports_${process.pid}_${Date.now().toString(36)}`;
+      await admin(`CREATE DATABASE ${database}`);
+      const url = new URL(opts.reportsPgUrl);
+      url.pathname = `/${database}`;
+      databaseUrl = url.toString();
+      log(`created database ${database} (dropped after the run)`);
+    }
+    server = await startServer(target, scenario, opts, {
+      env: { DATABASE_URL: store === 'postgres' ? databaseUrl : undefined },
+      healthPath: '/health/ready',
+      logName: `${target}-${scenario}-${store}`,
+    });
+    const args: ReportsLoadgenArgs = {
+      scenario,
+      target,
+      store,
+      host: '127.0.0.1',
+      port: server.port,
+      serverPid: server.child.pid ?? 0,
+      databaseUrl,
+      users: opts.reportsUsers,
+      rate: opts.reportsRate,
+      seconds: opts.reportsSeconds,
+      warmupSeconds: opts.warmupSeconds,
+      graceSeconds: 5,
+      connectConcurrency: opts.connectConcurrency,
+      inFlight: opts.reportsInFlight,
+    };
+    log(`scenario ${scenario} on ${store}: ${args.users} users, ${args.rate} PUT/s…`);
+    // connect (≤120 s) + reports (≤10 s) + settle + drive + grace, with margin
+    result = await runLoadgen(
+      'reports-loadgen.js',
+      args,
+      (240 + args.warmupSeconds + args.seconds + args.graceSeconds) * 1000,
+    );
+  } catch (err) {
+    result = { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    if (server) {
+      const alive = server.child.exitCode === null && server.child.signalCode === null;
+      const stop = await stopServer(server.child);
+      log(`${target} stopped (exit ${String(stop.exit)} after ${stop.stop_ms} ms)`);
+      Object.assign(stops, {
+        server_alive_at_end: alive,
+        server_exit: stop.exit,
+        server_stop_ms: stop.stop_ms,
+        server_log: path.relative(ROOT, server.logFile),
+      });
+    }
+    if (database !== null) {
+      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).then(
+        () => log(`dropped database ${database}`),
+        (err: unknown) => log(`could not drop database ${database}: ${String(err)}`),
+      );
+    }
+  }
+  return { scenario, target, store, ...result, ...stops };
+}
+
 function fmt(v: unknown, digits = 0): string {
   if (typeof v !== 'number') {
     return '-';
@@ -500,10 +615,10 @@ function summary(results: Result[]): void {
     const conn = (r.connect_ms ?? {}) as Record<string, unknown>;
     return [
       String(r.scenario),
-      String(r.target),
+      String(r.target) + (typeof r.store === 'string' ? `/${r.store}` : ''),
       `${fmt(r.connections_open)}/${fmt(r.connections ?? r.users)}`,
       typeof conn.total === 'number' ? fmt(conn.total / 1000, 2) : '-',
-      fmt(r.events_per_s ?? r.produce_per_s),
+      fmt(r.events_per_s ?? r.produce_per_s ?? r.transitions_per_s),
       fmt(lat.p50, 2),
       fmt(lat.p99, 2),
       fmt(lat.max, 1),
@@ -529,6 +644,7 @@ function summary(results: Result[]): void {
     process.stderr.write(`${line(r)}\n`);
   }
   kafkaNotes(results);
+  reportsNotes(results);
   const notes = results.filter((r) => r.scenario === 'slow-readers' && typeof r.error !== 'string');
   if (notes.length > 0) {
     log(
@@ -583,6 +699,27 @@ function kafkaNotes(results: Result[]): void {
   }
 }
 
+/** reports-transitions: per store, the rate reached and PUT -> SSE latency, against the issue's target. */
+function reportsNotes(results: Result[]): void {
+  for (const r of results) {
+    if (r.scenario !== 'reports-transitions' || typeof r.error === 'string') {
+      continue;
+    }
+    const lat = (v: unknown): string => {
+      const h = (v ?? {}) as Record<string, unknown>;
+      return `p50 ${fmt(h.p50, 2)} / p90 ${fmt(h.p90, 2)} / p99 ${fmt(h.p99, 2)} / max ${fmt(h.max, 1)} ms`;
+    };
+    process.stderr.write(
+      `  reports-transitions on ${String(r.store)}: ${fmt(r.transitions_per_s, 1)} transitions/s ` +
+        `(target ${fmt(r.rate)}/s${r.rate_achieved === true ? '' : ', NOT reached'}); PUT ${lat(r.put_latency_ms)}\n` +
+        `    PUT -> SSE ${lat(r.latency_ms)}; lost ${fmt(r.lost)}, duplicates ${fmt(r.duplicates)}, ` +
+        `reordered ${fmt(r.reordered)}, non-2xx ${JSON.stringify(r.non_2xx)}; server CPU ${fmt(r.server_cpu_pct)}%` +
+        (r.store === 'postgres' ? `, PostgreSQL backends ${fmt(r.pg_backends_cpu_pct)}%` : '') +
+        `, RSS peak ${fmt(r.server_rss_mb_peak, 1)} MB\n`,
+    );
+  }
+}
+
 /** `dropped/stalled (server counter)` for slow-readers, '-' for the other scenarios. */
 function stalledCell(r: Result): string {
   if (typeof r.stalled !== 'number') {
@@ -602,6 +739,10 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const scenario of opts.scenarios) {
     for (const target of opts.targets) {
+      if (scenario === 'reports-transitions' && target !== 'gateway') {
+        log(`skipping reports-transitions on ${target}: it has no reports`);
+        continue;
+      }
       if (scenario === 'kafka-latency' && target !== 'gateway') {
         log(
           `skipping kafka-latency on ${target}: it has no Kafka bus (the gateway's line carries a ` +
@@ -609,25 +750,35 @@ async function main(): Promise<void> {
         );
         continue;
       }
-      const result =
-        scenario === 'kafka-latency' ? await runKafka(opts) : await runOne(target, scenario, opts);
-      results.push(result);
-      process.stdout.write(JSON.stringify(result) + '\n');
-      const cpu = result.loadgen_cpu_pct;
-      if (typeof cpu === 'number' && cpu >= 90) {
-        log(`warning: the load generator used ${cpu}% CPU: it may have been the bottleneck for ${target}`);
-      }
-      const other = result.other_cpu_pct;
-      if (typeof other === 'number' && other >= 20) {
-        log(
-          `warning: other processes used ${other}% CPU (of one core) while measuring: expect noisy numbers`,
-        );
+      // reports-transitions: one line per store
+      for (const store of scenario === 'reports-transitions' ? opts.reportsStores : [null]) {
+        const result =
+          store !== null
+            ? await runReports(opts, store)
+            : scenario === 'kafka-latency'
+              ? await runKafka(opts)
+              : await runOne(target, scenario as SseScenarioName, opts);
+        results.push(result);
+        process.stdout.write(JSON.stringify(result) + '\n');
+        warnings(result, target);
       }
     }
   }
   summary(results);
   if (results.some((r) => typeof r.error === 'string')) {
     process.exitCode = 1;
+  }
+}
+
+/** Says when the load generator or other processes may have skewed a result. */
+function warnings(result: Result, target: Target): void {
+  const cpu = result.loadgen_cpu_pct;
+  if (typeof cpu === 'number' && cpu >= 90) {
+    log(`warning: the load generator used ${cpu}% CPU: it may have been the bottleneck for ${target}`);
+  }
+  const other = result.other_cpu_pct;
+  if (typeof other === 'number' && other >= 20) {
+    log(`warning: other processes used ${other}% CPU (of one core) while measuring: expect noisy numbers`);
   }
 }
 

@@ -301,11 +301,6 @@ export class KafkaMessageBus implements MessageBus {
     };
   }
 
-  /** Live subscriptions held: for leak checks. */
-  subscriptionCount(): number {
-    return this.fanout.subscriptionCount();
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.retryTimer);

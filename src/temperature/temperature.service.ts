@@ -49,10 +49,6 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
     this.projection?.unsubscribe();
   }
 
-  isRegistered(entityId: string): boolean {
-    return this.registered.has(entityId);
-  }
-
   register(entityId: string): Promise<RecordedTemperatureEventDto> {
     return this.record({ type: 'Registered', entityId });
   }

@@ -146,7 +146,7 @@ function parseArgs(argv: string[]): ReportsLoadgenArgs {
     users: Number(env.BENCH_REPORTS_USERS ?? 200),
     rate: Number(env.BENCH_REPORTS_RATE ?? 2000),
     seconds: Number(env.BENCH_REPORTS_SECONDS ?? 20),
-    warmupSeconds: Number(env.BENCH_WARMUP_SECONDS ?? 1),
+    warmupSeconds: Number(env.BENCH_REPORTS_WARMUP_SECONDS ?? 5),
     graceSeconds: 5,
     connectConcurrency: Number(env.BENCH_CONNECT_CONCURRENCY ?? 256),
     inFlight: Number(env.BENCH_REPORTS_IN_FLIGHT ?? 64),

@@ -37,7 +37,8 @@
  *      BENCH_KAFKA_BASELINE (1; 0 = no plain kafkajs consumer beside the streams),
  *      BENCH_GATEWAY_MAIN (dist/main.js: the gateway entry point, e.g. a patched build for an A/B run),
  *      BENCH_REPORTS_SECONDS (20), BENCH_REPORTS_RATE (2000 PUT/s), BENCH_REPORTS_USERS (200),
- *      BENCH_REPORTS_IN_FLIGHT (64 PUTs), BENCH_REPORTS_STORES (postgres,pglite),
+ *      BENCH_REPORTS_IN_FLIGHT (64 PUTs), BENCH_REPORTS_STORES (postgres,pglite), BENCH_REPORTS_WARMUP_SECONDS (5:
+ *      a cold gateway needs a few seconds of load before its latency settles),
  *      BENCH_REPORTS_PG_URL (postgres://postgres@127.0.0.1:5432/test: where the bench database is created).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc.: the env
  * names without BENCH_, in lower case with dashes) override the env: `npm run bench -- --scenarios=kafka-latency`.
@@ -99,6 +100,7 @@ interface Options {
   reportsRate: number;
   reportsUsers: number;
   reportsInFlight: number;
+  reportsWarmupSeconds: number;
   reportsStores: ReportsStore[];
   reportsPgUrl: string;
 }
@@ -168,6 +170,7 @@ function parseOptions(): Options {
     reportsRate: num('reports-rate', 'BENCH_REPORTS_RATE', 2000, 1, 100_000),
     reportsUsers: Math.floor(num('reports-users', 'BENCH_REPORTS_USERS', 200, 1, 10_000)),
     reportsInFlight: Math.floor(num('reports-in-flight', 'BENCH_REPORTS_IN_FLIGHT', 64, 1, 1024)),
+    reportsWarmupSeconds: num('reports-warmup-seconds', 'BENCH_REPORTS_WARMUP_SECONDS', 5, 0, 60),
     reportsStores: list(pick('reports-stores', 'BENCH_REPORTS_STORES', 'postgres,pglite')).map((s) => {
       if (s !== 'postgres' && s !== 'pglite') {
         throw new Error(`unknown store ${s}; known: postgres, pglite`);
@@ -546,7 +549,7 @@ async function runReports(opts: Options, store: ReportsStore): Promise<Result> {
       users: opts.reportsUsers,
       rate: opts.reportsRate,
       seconds: opts.reportsSeconds,
-      warmupSeconds: opts.warmupSeconds,
+      warmupSeconds: opts.reportsWarmupSeconds,
       graceSeconds: 5,
       connectConcurrency: opts.connectConcurrency,
       inFlight: opts.reportsInFlight,

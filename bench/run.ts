@@ -24,7 +24,7 @@
  * Gateway only.
  *
  * Env: BENCH_CONNECTIONS (10000), BENCH_SECONDS (10), BENCH_TARGETS (gateway,baseline-node-http),
- *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250,slow-readers,kafka-latency),
+ *      BENCH_SCENARIOS (broadcast-10k,direct-10k,latency-250,slow-readers,kafka-latency,reports-transitions),
  *      BENCH_CONNECT_CONCURRENCY (256),
  *      BENCH_PAYLOAD_BYTES (0), BENCH_WARMUP_SECONDS (1: publishing before the measured window),
  *      BENCH_PUBLISH_CONCURRENCY (0 = per scenario: broadcast 8, direct 16, latency 16 POSTs in flight),
@@ -53,9 +53,9 @@ import { performance } from 'node:perf_hooks';
 
 import { createRequire } from 'node:module';
 
-import type * as KafkaBrokerScript from '../scripts/kafka-broker';
 import { Client } from 'pg';
 
+import type * as KafkaBrokerScript from '../scripts/kafka-broker';
 import type { KafkaLoadgenArgs } from './kafka-loadgen';
 import type { LoadgenArgs, ScenarioName as SseScenarioName } from './loadgen';
 import type { ReportsLoadgenArgs, ReportsStore } from './reports-loadgen';

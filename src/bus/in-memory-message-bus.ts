@@ -11,6 +11,7 @@ import {
   SubscribeOptions,
   TopicOptions,
 } from './message-bus.interface';
+import { replayThenLive } from './replay';
 import { TopicLog } from './topic-log';
 
 /**
@@ -78,21 +79,9 @@ export class InMemoryMessageBus implements MessageBus {
     if (after === undefined) {
       return live;
     }
-    return new Observable<BusDelivery>((subscriber) => {
-      // Replay and live subscription happen in one synchronous step, so no record published in
-      // between can be missed or delivered twice.
-      const { records, complete, resumeAfter } = log.readAfter(after, key);
-      if (!complete) {
-        subscriber.next({ gap: true, requested: after, resumeAfter });
-      }
-      for (const record of records) {
-        if (subscriber.closed) {
-          return;
-        }
-        subscriber.next(record);
-      }
-      return live.subscribe(subscriber);
-    });
+    return new Observable<BusDelivery>((subscriber) =>
+      replayThenLive(subscriber, after, log.readAfter(after, key), live),
+    );
   }
 
   head(topic: string): string {

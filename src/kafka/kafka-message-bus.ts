@@ -15,6 +15,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { filter, Observable, Subscription } from 'rxjs';
 import { BusUnavailableError, UndeclaredTopicError } from '../bus/bus.errors';
 import { LocalFanout } from '../bus/local-fanout';
+import { replayThenLive } from '../bus/replay';
 import {
   BusDelivery,
   BusHealth,
@@ -227,11 +228,13 @@ export class KafkaMessageBus implements MessageBus {
     const { key } = options;
     if (options.projection) {
       return new Observable<BusDelivery>((subscriber) => {
-        // Replay and live subscription in one synchronous step: nothing missed, nothing twice.
-        for (const record of state.log.readAfter(state.log.beforeOldest(), key).records) {
-          subscriber.next(record);
-        }
-        return this.fanout.live(topic, key).subscribe(subscriber);
+        const oldest = state.log.beforeOldest();
+        return replayThenLive(
+          subscriber,
+          oldest,
+          state.log.readAfter(oldest, key),
+          this.fanout.live(topic, key),
+        );
       });
     }
     return new Observable<BusDelivery>((subscriber) => {
@@ -242,22 +245,17 @@ export class KafkaMessageBus implements MessageBus {
           live = this.fanout.live(topic, key).subscribe(subscriber);
           return;
         }
-        const { records, complete, resumeAfter, liveFloor } = state.log.readAfter(after, key);
-        if (!complete) {
-          subscriber.next({ gap: true, requested: after, resumeAfter });
-        }
-        for (const record of records) {
-          if (subscriber.closed) {
-            return;
-          }
-          subscriber.next(record);
-        }
+        const replay = state.log.readAfter(after, key);
+        const { liveFloor } = replay;
         const records$ = this.fanout.live(topic, key) as Observable<PartitionedRecord>;
-        live = (
+        live = replayThenLive(
+          subscriber,
+          after,
+          replay,
           liveFloor
             ? records$.pipe(filter((record) => record.offset >= (liveFloor[record.partition] ?? 0)))
-            : records$
-        ).subscribe(subscriber);
+            : records$,
+        );
       };
       if (state.caughtUp) {
         attach();

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kysely, Selectable, sql } from 'kysely';
+import { CompiledQuery, Kysely, Selectable, sql } from 'kysely';
 import { Database, ReportEventsTable, ReportsTable } from '../store/database';
+import { KeyedBatcher } from '../store/keyed-batcher';
 import { DATABASE } from '../store/store.constants';
 import { Report, ReportEvent, ReportStatus } from './report';
 import { ReportsRepository, TransitionResult } from './reports.repository';
@@ -17,6 +18,63 @@ export const OUTBOX_LOCK_CLASS = 0x52505254;
 
 /** The statement that found the report in an allowed status could lose it to a racing move; ask again. */
 const TRANSITION_ATTEMPTS = 3;
+
+/** Group commit of transitions (see KeyedBatcher): moves per statement, and statements at once. */
+const MOVES_PER_STATEMENT = 256;
+const MOVE_STATEMENTS_IN_FLIGHT = 2;
+
+interface Move {
+  userId: string;
+  reportId: string;
+  to: ReportStatus;
+  allowedFrom: readonly ReportStatus[];
+}
+
+type MoveOutcome = TransitionResult | { kind: 'retry'; current: ReportStatus };
+
+interface MoveRow {
+  ord: number;
+  user_id: string;
+  report_id: string;
+  created_at: Date;
+  updated_at: Date;
+  event_id: string | null;
+  event_created_at: Date;
+  current_status: ReportStatus | null;
+}
+
+/**
+ * The moves of `runMoves`, one per report, as a JSON array in $1. `input` keeps each move's place (ord);
+ * `changed` is every conditional UPDATE; `locked` takes the changed users' locks, sorted, once all rows
+ * are updated; `announced` draws the event ids after the locks (its source rows join `locked`), in move
+ * order. Every move comes back: with its event when it changed, else with the status it found.
+ */
+const MOVES_SQL = `
+WITH input AS MATERIALIZED (
+  SELECT * FROM jsonb_to_recordset($1::jsonb)
+    AS move(ord int, user_id uuid, report_id uuid, status text, allowed text[])
+),
+changed AS (
+  UPDATE reports AS r SET status = i.status, updated_at = now()
+  FROM input AS i
+  WHERE r.report_id = i.report_id AND r.user_id = i.user_id AND r.status = ANY (i.allowed)
+  RETURNING r.report_id, r.user_id, r.status, r.created_at, r.updated_at, i.ord
+),
+locked AS MATERIALIZED (
+  SELECT count(pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, key)) AS users
+  FROM (SELECT DISTINCT hashtext(user_id::text) AS key FROM changed ORDER BY key) AS keys
+),
+announced AS (
+  INSERT INTO report_events (user_id, report_id, status)
+  SELECT c.user_id, c.report_id, c.status FROM changed AS c CROSS JOIN locked ORDER BY c.ord
+  RETURNING id, report_id, created_at
+)
+SELECT i.ord, i.user_id, i.report_id, c.created_at, c.updated_at,
+       a.id AS event_id, a.created_at AS event_created_at, found.status AS current_status
+FROM input AS i
+LEFT JOIN changed AS c ON c.ord = i.ord
+LEFT JOIN announced AS a ON a.report_id = i.report_id
+LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = i.user_id`;
 
 /**
  * The ReportsRepository on PostgreSQL or PGlite, with the same SQL.
@@ -41,7 +99,15 @@ const TRANSITION_ATTEMPTS = 3;
  */
 @Injectable()
 export class SqlReportsRepository implements ReportsRepository {
-  constructor(@Inject(DATABASE) private readonly db: Kysely<Database>) {}
+  private readonly moves: KeyedBatcher<Move, MoveOutcome>;
+
+  constructor(@Inject(DATABASE) private readonly db: Kysely<Database>) {
+    this.moves = new KeyedBatcher({
+      run: (moves) => this.runMoves(moves),
+      maxBatch: MOVES_PER_STATEMENT,
+      maxInFlight: MOVE_STATEMENTS_IN_FLIGHT,
+    });
+  }
 
   async create(userId: string): Promise<{ report: Report; event: ReportEvent }> {
     if (!UUID.test(userId)) {
@@ -100,67 +166,72 @@ export class SqlReportsRepository implements ReportsRepository {
     return rows.map(toReport);
   }
 
-  async transition(
+  transition(
     userId: string,
     reportId: string,
     to: ReportStatus,
     allowedFrom: readonly ReportStatus[],
   ): Promise<TransitionResult> {
     if (!UUID.test(userId) || !UUID.test(reportId)) {
-      return { kind: 'not-found' };
+      return Promise.resolve({ kind: 'not-found' });
     }
-    for (let attempt = 1; ; attempt++) {
-      const changed = allowedFrom.length > 0 ? await this.move(userId, reportId, to, allowedFrom) : undefined;
-      if (changed) {
-        return { kind: 'changed', report: toReport(changed), event: eventOf(changed) };
-      }
-      const current = await this.db
-        .selectFrom('reports')
-        .select('status')
-        .where('report_id', '=', reportId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      if (!current) {
-        return { kind: 'not-found' };
-      }
-      if (!allowedFrom.includes(current.status) || attempt === TRANSITION_ATTEMPTS) {
-        return { kind: 'conflict', current: current.status };
-      }
-    }
+    return this.attempt({ userId, reportId, to, allowedFrom }, 1);
   }
 
-  /** The conditional UPDATE and its outbox event, in one statement; undefined when no row matched. */
-  private move(userId: string, reportId: string, to: ReportStatus, allowedFrom: readonly ReportStatus[]) {
-    return this.db
-      .with('changed', (db) =>
-        db
-          .updateTable('reports')
-          .set({ status: to, updated_at: sql<Date>`now()` })
-          .where('report_id', '=', reportId)
-          .where('user_id', '=', userId)
-          .where('status', 'in', allowedFrom)
-          .returningAll(),
-      )
-      .with(
-        (cte) => cte('locked').materialized(),
-        (db) => db.selectFrom('changed').select(lockUser(sql.ref('changed.user_id')).as('locked')),
-      )
-      .with('announced', (db) =>
-        db
-          .insertInto('report_events')
-          .columns(['user_id', 'report_id', 'status'])
-          .expression((eb) =>
-            eb
-              .selectFrom(['changed', 'locked'])
-              .select(['changed.user_id', 'changed.report_id', 'changed.status']),
-          )
-          .returningAll(),
-      )
-      .selectFrom('changed')
-      .innerJoin('announced', 'announced.report_id', 'changed.report_id')
-      .selectAll('changed')
-      .select(['announced.id as event_id', 'announced.created_at as event_created_at'])
-      .executeTakeFirst();
+  private async attempt(move: Move, attempt: number): Promise<TransitionResult> {
+    const outcome = await this.moves.submit(move.reportId.toLowerCase(), move);
+    if (outcome.kind !== 'retry') {
+      return outcome;
+    }
+    // The report was in an allowed status when the statement began, but a racing move changed it first.
+    return attempt < TRANSITION_ATTEMPTS
+      ? this.attempt(move, attempt + 1)
+      : { kind: 'conflict', current: outcome.current };
+  }
+
+  /**
+   * Many moves in one statement: each report's conditional UPDATE, and one outbox event per changed
+   * report, as `move` did for one. The user locks are taken in one order (by key) after every UPDATE, so
+   * two such statements never wait on each other's locks in a cycle. For a report left unchanged, the
+   * status it had when the statement began tells not-found, conflict, or lost-a-race (try again).
+   */
+  private async runMoves(moves: readonly Move[]): Promise<MoveOutcome[]> {
+    const input = JSON.stringify(
+      moves.map((move, ord) => ({
+        ord,
+        user_id: move.userId,
+        report_id: move.reportId,
+        status: move.to,
+        allowed: move.allowedFrom,
+      })),
+    );
+    const { rows } = await this.db.executeQuery(CompiledQuery.raw(MOVES_SQL, [input]));
+    const byOrd = new Map((rows as MoveRow[]).map((row) => [row.ord, row]));
+    return moves.map((move, ord): MoveOutcome => {
+      const row = byOrd.get(ord);
+      if (row?.event_id) {
+        const report: Report = {
+          userId: row.user_id,
+          reportId: row.report_id,
+          reportStatus: move.to,
+          createdAt: row.created_at.toISOString(),
+          updatedAt: row.updated_at.toISOString(),
+        };
+        const event = toEvent({
+          ...row,
+          id: row.event_id,
+          status: move.to,
+          created_at: row.event_created_at,
+        });
+        return { kind: 'changed', report, event };
+      }
+      if (!row?.current_status) {
+        return { kind: 'not-found' };
+      }
+      return move.allowedFrom.includes(row.current_status)
+        ? { kind: 'retry', current: row.current_status }
+        : { kind: 'conflict', current: row.current_status };
+    });
   }
 
   async eventsAfter(userId: string, afterId: string, limit: number): Promise<ReportEvent[]> {

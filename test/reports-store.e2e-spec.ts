@@ -250,21 +250,21 @@ describe.each([
     await expect(sut.eventsAfter(user, '0', 0)).rejects.toThrow(RangeError);
   });
 
-  it('hands the relay unpublished events oldest first until they are marked published', async () => {
+  it('hands the relay unpublished events oldest first, and marks what it published in the same call', async () => {
     await drainOutbox(sut); // what earlier tests left
     const user = randomUUID();
     const { report, event: created } = await sut.create(user);
     const { event: queued } = changed(await sut.transition(user, report.reportId, 'queued', ['pending']));
     const { event: other } = await sut.create(randomUUID());
 
-    expect(await sut.unpublished(100)).toEqual([created, queued, other]);
-    expect(await sut.unpublished(2)).toEqual([created, queued]);
+    expect(await sut.nextToPublish([], 100)).toEqual([created, queued, other]);
+    expect(await sut.nextToPublish([], 2)).toEqual([created, queued]);
 
-    await sut.markPublished([created.id, queued.id, '987654321987', 'junk']);
-    expect(await sut.unpublished(100)).toEqual([other]);
-    await sut.markPublished([]);
-    await sut.markPublished([other.id]);
-    expect(await sut.unpublished(100)).toEqual([]);
+    // Marked in the call that names them: not returned by it, nor by any later call.
+    expect(await sut.nextToPublish([created.id, queued.id, '987654321987', 'junk'], 100)).toEqual([other]);
+    expect(await sut.nextToPublish([], 100)).toEqual([other]);
+    expect(await sut.nextToPublish([other.id], 100)).toEqual([]);
+    expect(await sut.nextToPublish([], 100)).toEqual([]);
     // Published events stay in the history that streams replay.
     expect(await sut.eventsAfter(user, '0', 10)).toEqual([created, queued]);
   });
@@ -464,10 +464,13 @@ describe(StoreConnection.name, () => {
 /** Marks everything published, so a test sees only the events it makes. */
 async function drainOutbox(repository: ReportsRepository): Promise<void> {
   for (
-    let batch = await repository.unpublished(500);
+    let batch = await repository.nextToPublish([], 500);
     batch.length > 0;
-    batch = await repository.unpublished(500)
+    batch = await repository.nextToPublish(
+      batch.map((e) => e.id),
+      500,
+    )
   ) {
-    await repository.markPublished(batch.map((e) => e.id));
+    // each call marks the page before it
   }
 }

@@ -30,6 +30,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private again = false;
   private stopped = false;
   private paused = false;
+  /** Published, not yet marked: the next pass marks them in its own statement. */
+  private published: string[] = [];
 
   constructor(
     @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
@@ -61,25 +63,37 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     });
   }
 
-  /** On SIGTERM: one last drain, so accepted changes are announced before the bus closes. */
+  /**
+   * On SIGTERM: drains until a pass finds nothing, so accepted changes are announced before the bus closes
+   * and what was published is marked.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
     this.stopped = true;
-    await this.drain();
+    do {
+      await this.drain();
+    } while (this.published.length > 0 && !this.paused);
   }
 
+  /**
+   * Passes of one statement each: mark what the last pass published, fetch what is next, publish it. A
+   * short page ends the drain, and its marks wait for the next pass (the next wake, at the latest the
+   * sweep): one statement per pass instead of two. Until then another relay may publish those events
+   * again, which streams drop by id.
+   */
   private async drain(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.repository.unpublished(BATCH);
+        const events = await this.repository.nextToPublish(this.published, BATCH);
+        this.published = [];
         if (events.length === 0) {
           return;
         }
         for (const event of events) {
           await this.bus.publish(REPORT_UPDATES_TOPIC, event.userId, encodeReportEvent(event));
+          this.published.push(event.id);
         }
-        await this.repository.markPublished(events.map((event) => event.id));
         if (this.paused) {
           this.paused = false;
           this.logger.log('Outbox relay publishing again');

@@ -46,9 +46,10 @@ export interface ReportsRepository {
   /** The id of the user's newest event, '0' when there is none: where a stream that starts now resumes. */
   latestEventId(userId: string): Promise<string>;
 
-  /** Events the relay has not yet published, oldest first, at most `limit`. */
-  unpublished(limit: number): Promise<ReportEvent[]>;
-
-  /** Marks events as published, so `unpublished` stops returning them. Unknown ids are ignored. */
-  markPublished(ids: readonly string[]): Promise<void>;
+  /**
+   * The relay's one statement per pass: marks `published` (events it published since its last call) as
+   * published, then returns the events still unpublished, oldest first, at most `limit`. Unknown or
+   * malformed ids in `published` are ignored.
+   */
+  nextToPublish(published: readonly string[], limit: number): Promise<ReportEvent[]>;
 }

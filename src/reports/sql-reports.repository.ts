@@ -262,30 +262,29 @@ export class SqlReportsRepository implements ReportsRepository {
     return row.id;
   }
 
-  async unpublished(limit: number): Promise<ReportEvent[]> {
-    const rows = await this.db
-      .selectFrom('report_events')
-      .select(['id', 'user_id', 'report_id', 'status', 'created_at'])
-      .where('published_at', 'is', null)
-      .orderBy('id')
-      .limit(positive(limit))
-      .execute();
+  async nextToPublish(published: readonly string[], limit: number): Promise<ReportEvent[]> {
+    const ids = published.filter((id) => EVENT_ID.test(id) && BigInt(id) <= MAX_BIGINT).join(',');
+    const { rows } = await this.db.executeQuery<EventRow>(
+      CompiledQuery.raw(NEXT_TO_PUBLISH_SQL, [ids, positive(limit)]),
+    );
     return rows.map(toEvent);
   }
-
-  async markPublished(ids: readonly string[]): Promise<void> {
-    const valid = ids.filter((id) => EVENT_ID.test(id) && BigInt(id) <= MAX_BIGINT);
-    if (valid.length === 0) {
-      return;
-    }
-    await this.db
-      .updateTable('report_events')
-      .set({ published_at: sql<Date>`now()` })
-      .where('id', 'in', valid)
-      .where('published_at', 'is', null)
-      .execute();
-  }
 }
+
+/**
+ * Marks the ids in $1 (comma-separated) published, and selects what is still unpublished. The SELECT sees
+ * the table as it was before the UPDATE, so it leaves those ids out itself.
+ */
+const NEXT_TO_PUBLISH_SQL = `
+WITH published AS (SELECT unnest(string_to_array($1, ',')::bigint[]) AS id),
+marked AS (
+  UPDATE report_events SET published_at = now()
+  WHERE id IN (SELECT id FROM published) AND published_at IS NULL
+)
+SELECT id, user_id, report_id, status, created_at FROM report_events
+WHERE published_at IS NULL AND id NOT IN (SELECT id FROM published)
+ORDER BY id
+LIMIT $2`;
 
 const lockUser = (userId: ReturnType<typeof sql.ref>) =>
   sql<unknown>`pg_advisory_xact_lock(${sql.lit(OUTBOX_LOCK_CLASS)}, hashtext(${userId}::text))`;

@@ -95,7 +95,8 @@ LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = 
  *
  * Each write is one statement (data-modifying CTEs): atomic without BEGIN/COMMIT round trips, and the
  * lock is held for the shortest possible time. The lock CTE is MATERIALIZED and joined into the outbox
- * insert's source rows, so it is taken before the insert evaluates the id default.
+ * insert's source rows, so it is taken before the insert evaluates the id default. Transitions are
+ * group-committed (KeyedBatcher): the moves that arrive together share one such statement and one commit.
  */
 @Injectable()
 export class SqlReportsRepository implements ReportsRepository {

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { redactAccessToken } from './redact';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { findSseRoutes } from '../sse/sse-routes';
 import { assignRequestId } from './request-id';
@@ -19,24 +18,19 @@ import { assignRequestId } from './request-id';
       inject: [APP_CONFIG, DiscoveryService],
       useFactory: (config: AppConfig, discovery: DiscoveryService) => ({
         exclude: findSseRoutes(discovery),
-        pinoHttp: [
-          {
-            level: config.LOG_LEVEL,
-            genReqId: assignRequestId,
-            serializers: {
-              req: (request: { id: string; method?: string; url?: string }) => ({
-                id: request.id,
-                method: request.method,
-                // Lines about a stream carry only its id; request lines have the URL, with tokens hidden.
-                url: request.url === undefined ? undefined : redactAccessToken(request.url),
-              }),
-              res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-            },
+        pinoHttp: {
+          level: config.LOG_LEVEL,
+          genReqId: assignRequestId,
+          serializers: {
+            req: (request: { id: string; method?: string; url?: string }) => ({
+              id: request.id,
+              method: request.method,
+              // Lines about a stream carry only its id; request lines have the URL, with tokens hidden.
+              url: request.url === undefined ? undefined : redactAccessToken(request.url),
+            }),
+            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
           },
-          // Asynchronous writes: lines written while one write is in flight leave together, instead of
-          // one write system call per request (costly under load); pino flushes what is left at exit.
-          pino.destination({ dest: 1, sync: false }),
-        ],
+        },
       }),
     }),
   ],

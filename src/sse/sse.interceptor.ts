@@ -127,7 +127,8 @@ export class SseInterceptor implements NestInterceptor {
       // Pipes and the handler settle within microtasks, which run before this timer: a refusal
       // has been answered by then. Otherwise one comment, emitted through Nest's own writer,
       // makes it commit the headers now; the frames that follow bypass it.
-      const start = setTimeout(() => {
+      let start: NodeJS.Timeout | undefined = setTimeout(() => {
+        start = undefined; // fired: the stream's closures need not keep the Timeout
         if (!connection.isOpen) {
           return;
         }
@@ -188,12 +189,18 @@ export class SseInterceptor implements NestInterceptor {
  * is absorbed, and the response stays open for SseConnection. Returns how to end it for real.
  */
 function handOff(request: Request, response: Response, nest: Subscriber<MessageEvent>): () => void {
-  // Nest aborts the request's AbortSignal as its writer completes. The AbortError's stack, until it
-  // is read, keeps the functions of its frames and so the writer's whole scope: read it once.
-  const aborts = (request as Request & { [SSE_ABORT_CONTROLLER]?: AbortController })[SSE_ABORT_CONTROLLER];
-  aborts?.signal.addEventListener('abort', () => void (aborts.signal.reason as Error | undefined)?.stack, {
-    once: true,
-  });
+  // Nest aborts the request's AbortSignal as its writer completes. The request would keep that
+  // controller, its signal and the AbortError (whose stack, unread, keeps the functions of its
+  // frames and so the writer's whole scope) for as long as the stream: about 2.5 KB. Nothing reads
+  // the signal after the hand-off, so the request lets go of it (by assignment: see below).
+  const carrier = request as Request & { [SSE_ABORT_CONTROLLER]?: AbortController };
+  carrier[SSE_ABORT_CONTROLLER]?.signal.addEventListener(
+    'abort',
+    () => {
+      carrier[SSE_ABORT_CONTROLLER] = undefined;
+    },
+    { once: true },
+  );
   // Put back by assignment, not `delete`: deleting a property turns the response into a slow
   // dictionary-mode object, about 3 KB more per stream.
   // eslint-disable-next-line @typescript-eslint/unbound-method -- put back on the same object
@@ -204,10 +211,28 @@ function handOff(request: Request, response: Response, nest: Subscriber<MessageE
     return this;
   } as Response['end'];
   nest.complete();
+  forgetRouting(request);
   return () => {
     response.end = realEnd; // in case Nest did not end it (a future version may not)
     response.end();
   };
+}
+
+/**
+ * What Express's router left on the request for the handlers of this request: its `next` (a closure
+ * over the router's dispatch state, the final handler and their scopes), the parsed URLs and route
+ * params. The request is handled by now and the stream reads none of it; without this, each idle
+ * stream would keep it. Cleared by assignment, so the request keeps its object shape.
+ */
+const ROUTING_LEFTOVERS = ['next', '_parsedUrl', '_parsedOriginalUrl', 'params', 'route'] as const;
+
+function forgetRouting(request: Request): void {
+  const fields = request as unknown as Record<string, unknown>;
+  for (const field of ROUTING_LEFTOVERS) {
+    if (Object.prototype.hasOwnProperty.call(fields, field)) {
+      fields[field] = undefined;
+    }
+  }
 }
 
 /**

@@ -11,13 +11,14 @@ import { SSE_METADATA } from '@nestjs/common/constants';
 import { SSE_ABORT_CONTROLLER } from '@nestjs/common/decorators/http/sse-signal.decorator';
 import { Reflector } from '@nestjs/core';
 import { Request, Response } from 'express';
-import { Observable, Subscriber } from 'rxjs';
+import { Observable, Subscriber, Subscription } from 'rxjs';
 import { AuthenticatedRequest } from '../auth/access.guard';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { KeepAliveScheduler } from './keep-alive.scheduler';
 import { SseConnection } from './sse-connection';
 import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
+import { SseSource } from './sse-source';
 import { assignRequestId } from '../logging/request-id';
 import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
 
@@ -49,10 +50,17 @@ export class SseInterceptor implements NestInterceptor {
     }
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();
-    return this.serve(route, request, response, next);
+    // In a box that is emptied once used: the closures of the stream would otherwise keep Nest's
+    // CallHandler, and through it the ExecutionContext and its arguments, for the stream's life.
+    return this.serve(route, request, response, { next });
   }
 
-  private serve(route: SseRouteOptions, request: Request, response: Response, next: CallHandler) {
+  private serve(
+    route: SseRouteOptions,
+    request: Request,
+    response: Response,
+    handler: { next?: CallHandler },
+  ) {
     return new Observable<MessageEvent>((subscriber) => {
       // Nest's subscriber, reached only through this box: it is emptied at the hand-off, since the
       // closures below live as long as the stream and would otherwise keep Nest's writer alive.
@@ -85,8 +93,8 @@ export class SseInterceptor implements NestInterceptor {
       let stopKeepAlive: (() => void) | undefined;
       let timeLimit: NodeJS.Timeout | undefined;
       let tokenLimit: NodeJS.Timeout | undefined;
-      const events = next.handle().subscribe({
-        next: (event) => {
+      const observer = {
+        next: (event: unknown) => {
           if (event instanceof SseEvent) {
             connection.send(event);
             return;
@@ -115,12 +123,33 @@ export class SseInterceptor implements NestInterceptor {
         complete: () => {
           stop('stream ended');
         },
+      };
+      // The handler's events, subscribed here directly when they come as an SseSource (every
+      // @SseRoute handler's do), so that Nest's chain, done once it has handed them over, is freed.
+      let source: Subscription | undefined;
+      const next = handler.next;
+      handler.next = undefined;
+      const events = next?.handle().subscribe({
+        next: (value) => {
+          if (value instanceof SseSource && source === undefined) {
+            source = value.events.subscribe(observer);
+            return;
+          }
+          observer.next(value);
+        },
+        error: observer.error,
+        complete: () => {
+          if (source === undefined) {
+            observer.complete();
+          }
+        },
       });
       const release = () => {
         clearTimeout(start);
         clearTimeout(timeLimit);
         clearTimeout(tokenLimit);
-        events.unsubscribe();
+        events?.unsubscribe();
+        source?.unsubscribe();
         stopKeepAlive?.();
         this.registry.close(connection);
       };

@@ -78,6 +78,12 @@ export interface LoadgenArgs {
   sseClient: 'net' | 'http';
   /** slow-readers: how many stalled readers (25; 0 gives the same load without them, as a control). */
   stalled?: number;
+  /**
+   * 10k scenarios: after the reading 2 s after the streams opened, how long to keep them idle before a
+   * second reading (0 = none). The first includes garbage of the connection storm that V8 has not yet
+   * given back; the second is what the idle streams cost once it has.
+   */
+  idleSeconds?: number;
 }
 
 type Mode = 'broadcast' | 'direct';
@@ -753,6 +759,20 @@ async function main(): Promise<void> {
   // Give the server time to finish registering streams and settle its heap before the idle reading.
   await sleep(2000);
   const memIdle = readProcMem(args.serverPid);
+  let memSettled: ReturnType<typeof readProcMem> = null;
+  const idleSeconds = plan.connections >= 1000 ? Math.max(0, args.idleSeconds ?? 0) : 0;
+  if (idleSeconds > 0) {
+    for (let second = 1; second <= idleSeconds; second++) {
+      await sleep(1000);
+      if (second % 10 === 0 || second === idleSeconds) {
+        const now = readProcMem(args.serverPid);
+        log(
+          `idle ${second}/${idleSeconds} s: server RSS ${now === null ? '?' : round(now.rssKb / 1024, 1)} MB`,
+        );
+      }
+    }
+    memSettled = readProcMem(args.serverPid);
+  }
   const stalledOpenAtPublish = stalled.filter((s) => s.connected && s.closedAtNs === null).length;
   // The gateway's own count of open broadcast streams (healthy + stalled); null without /metrics.
   const serverStreamsAtStart = slow
@@ -1136,6 +1156,13 @@ async function main(): Promise<void> {
     server_rss_kb_per_conn:
       memBefore && memIdle && streamsConnectedAtStart > 0
         ? round((memIdle.rssKb - memBefore.rssKb) / streamsConnectedAtStart, 2)
+        : null,
+    // the same after idleSeconds more of idling (null when not measured)
+    server_idle_seconds: memSettled ? idleSeconds : null,
+    server_rss_mb_settled: mb(memSettled?.rssKb),
+    server_rss_kb_per_conn_settled:
+      memBefore && memSettled && streamsConnectedAtStart > 0
+        ? round((memSettled.rssKb - memBefore.rssKb) / streamsConnectedAtStart, 2)
         : null,
     server_cpu_pct:
       serverCpuStart !== null && serverCpuEnd !== null

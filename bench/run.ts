@@ -7,7 +7,8 @@
  * Progress and a human-readable summary go to stderr, so `npm run bench > results.jsonl` keeps the data.
  *
  * Targets: `gateway` (node dist/main.js) and `baseline-node-http` (dist-bench/bench/baseline-server.js,
- * the plain node:http reference).
+ * the plain node:http reference). The gateway runs on a fresh PostgreSQL database on BENCH_REPORTS_PG_URL's
+ * server (dropped afterwards), or on embedded PGlite in a temp DATA_DIR when that server is not there.
  *
  * Scenarios: broadcast-10k, direct-10k, latency-250 (250 streams, 200 msg/s) and slow-readers
  * (latency-250 with 4096-byte messages plus 25 stalled readers that never read: does the server drop
@@ -32,6 +33,8 @@
  *      client, about twice the CPU per event), BENCH_LOG_DIR (dist-bench/logs: server output of each run),
  *      BENCH_SERVER_NODE_ARGS (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  *      BENCH_STALLED (25: stalled readers in slow-readers; 0 = the same load without them, as a control),
+ *      BENCH_IDLE_SECONDS (30: in the 10k scenarios, a second memory reading after the streams have idled
+ *      this long; kB/conn is read 2 s after they opened, idle kB/conn after this; 0 = no second reading),
  *      BENCH_KAFKA_SECONDS (60), BENCH_KAFKA_RATE (1000 records/s), BENCH_KAFKA_USERS (1000): kafka-latency's
  *      own window, rate and streams (BENCH_SECONDS and BENCH_CONNECTIONS do not apply to it),
  *      BENCH_KAFKA_BASELINE (1; 0 = no plain kafkajs consumer beside the streams),
@@ -88,6 +91,8 @@ interface Options {
   logDir: string;
   /** Stalled readers in slow-readers. */
   stalled: number;
+  /** 10k scenarios: seconds of idling before the second memory reading. */
+  idleSeconds: number;
   /** kafka-latency: measured window, records per second, user streams, Kafka-only baseline on/off. */
   kafkaSeconds: number;
   kafkaRate: number;
@@ -161,6 +166,7 @@ function parseOptions(): Options {
     serverNodeArgs: list(pick('server-node-args', 'BENCH_SERVER_NODE_ARGS', '').replace(/\s+/g, ',')),
     logDir: pick('log-dir', 'BENCH_LOG_DIR', path.join(ROOT, 'dist-bench', 'logs')),
     stalled: Math.floor(num('stalled', 'BENCH_STALLED', 25, 0, 1000)),
+    idleSeconds: Math.floor(num('idle-seconds', 'BENCH_IDLE_SECONDS', 30, 0, 300)),
     kafkaSeconds: num('kafka-seconds', 'BENCH_KAFKA_SECONDS', 60, 1, 600),
     kafkaRate: num('kafka-rate', 'BENCH_KAFKA_RATE', 1000, 1, 100_000),
     kafkaUsers: Math.floor(num('kafka-users', 'BENCH_KAFKA_USERS', 1000, 1, 10_000)),
@@ -358,10 +364,66 @@ function runLoadgen(scriptName: string, args: object, limitMs: number): Promise<
   });
 }
 
+/**
+ * A fresh PostgreSQL database on BENCH_REPORTS_PG_URL's server for one gateway run, and a function that
+ * drops it; null when the server cannot be reached (the gateway then runs on embedded PGlite).
+ */
+async function benchDatabase(
+  opts: Options,
+  purpose: string,
+): Promise<{ url: string; drop: () => Promise<void> } | null> {
+  const admin = async (statement: string): Promise<void> => {
+    const client = new Client(opts.reportsPgUrl);
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  const database = `bench_${purpose}_${process.pid}_${Date.now().toString(36)}`;
+  try {
+    await admin(`CREATE DATABASE ${database}`);
+  } catch (err) {
+    log(`no PostgreSQL at ${new URL(opts.reportsPgUrl).host} (${String(err)})`);
+    return null;
+  }
+  const url = new URL(opts.reportsPgUrl);
+  url.pathname = `/${database}`;
+  log(`created database ${database} (dropped after the run)`);
+  return {
+    url: url.toString(),
+    drop: () =>
+      admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).then(
+        () => log(`dropped database ${database}`),
+        (err: unknown) => log(`could not drop database ${database}: ${String(err)}`),
+      ),
+  };
+}
+
 async function runOne(target: Target, scenario: SseScenarioName, opts: Options): Promise<Result> {
+  // The gateway on PostgreSQL when it is there: embedded PGlite's own memory settles for tens of seconds
+  // after start-up, which would blur the per-connection RSS figures.
+  const database = target === 'gateway' ? await benchDatabase(opts, 'sse') : null;
+  if (target === 'gateway' && database === null) {
+    log('the gateway runs on embedded PGlite: RSS per connection includes its settling');
+  }
+  try {
+    return await runOneOn(target, scenario, opts, database?.url);
+  } finally {
+    await database?.drop();
+  }
+}
+
+async function runOneOn(
+  target: Target,
+  scenario: SseScenarioName,
+  opts: Options,
+  databaseUrl: string | undefined,
+): Promise<Result> {
   let server: StartedServer;
   try {
-    server = await startServer(target, scenario, opts);
+    server = await startServer(target, scenario, opts, { env: { DATABASE_URL: databaseUrl } });
   } catch (err) {
     return { scenario, target, error: err instanceof Error ? err.message : String(err) };
   }
@@ -389,12 +451,13 @@ async function runOne(target: Target, scenario: SseScenarioName, opts: Options):
       publishConcurrency: opts.publishConcurrency,
       sseClient: opts.sseClient,
       stalled: opts.stalled,
+      idleSeconds: opts.idleSeconds,
     };
     // connect (≤180 s) + settle + publish + drain (≤10 s) + tail (≤10 s), with margin
     result = await runLoadgen(
       'loadgen.js',
       args,
-      (240 + args.warmupSeconds + args.seconds + args.tailSeconds) * 1000,
+      (240 + opts.idleSeconds + args.warmupSeconds + args.seconds + args.tailSeconds) * 1000,
     );
   } finally {
     const alive = server.child.exitCode === null && server.child.signalCode === null;
@@ -511,27 +574,17 @@ async function runReports(opts: Options, store: ReportsStore): Promise<Result> {
   const scenario = 'reports-transitions';
   const target = 'gateway';
   let server: StartedServer | null = null;
-  let database: string | null = null;
+  let database: Awaited<ReturnType<typeof benchDatabase>> = null;
   let result: Result = {};
   const stops: Result = {};
-  const admin = async (statement: string): Promise<void> => {
-    const client = new Client(opts.reportsPgUrl);
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
   try {
     let databaseUrl = '';
     if (store === 'postgres') {
-      database = `bench_reports_${process.pid}_${Date.now().toString(36)}`;
-      await admin(`CREATE DATABASE ${database}`);
-      const url = new URL(opts.reportsPgUrl);
-      url.pathname = `/${database}`;
-      databaseUrl = url.toString();
-      log(`created database ${database} (dropped after the run)`);
+      database = await benchDatabase(opts, 'reports');
+      if (database === null) {
+        throw new Error(`PostgreSQL at ${new URL(opts.reportsPgUrl).host} is not reachable`);
+      }
+      databaseUrl = database.url;
     }
     server = await startServer(target, scenario, opts, {
       env: { DATABASE_URL: store === 'postgres' ? databaseUrl : undefined },
@@ -575,12 +628,7 @@ async function runReports(opts: Options, store: ReportsStore): Promise<Result> {
         server_log: path.relative(ROOT, server.logFile),
       });
     }
-    if (database !== null) {
-      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).then(
-        () => log(`dropped database ${database}`),
-        (err: unknown) => log(`could not drop database ${database}: ${String(err)}`),
-      );
-    }
+    await database?.drop();
   }
   return { scenario, target, store, ...result, ...stops };
 }
@@ -606,6 +654,7 @@ function summary(results: Result[]): void {
     'dup',
     'reord',
     'kB/conn',
+    'idle kB/conn',
     'srv cpu%',
     'gen cpu%',
     'stalled dropped',
@@ -629,6 +678,7 @@ function summary(results: Result[]): void {
       fmt(r.duplicates),
       fmt(r.reordered),
       fmt(r.server_rss_kb_per_conn, 1),
+      fmt(r.server_rss_kb_per_conn_settled, 1),
       fmt(r.server_cpu_pct),
       fmt(r.loadgen_cpu_pct),
       stalledCell(r),

@@ -111,9 +111,9 @@ describe.each([
 
   it('applies the migrations at start-up and says which store it opened and what it applied', () => {
     expect(started.connection.kind).toBe(store === 'PGlite' ? 'pglite' : 'postgres');
-    expect(started.connection.appliedMigrations).toEqual(['0001-reports']);
+    expect(started.connection.appliedMigrations).toEqual(['0001-reports', '0002-reports-fillfactor']);
     expect(started.logs.join('\n')).toContain(`Reports store: ${store} at`);
-    expect(started.logs.join('\n')).toContain('applied migrations 0001-reports');
+    expect(started.logs.join('\n')).toContain('applied migrations 0001-reports, 0002-reports-fillfactor');
     expect(started.logs.join('\n')).not.toContain('postgres@'); // no credentials in the log
   });
 
@@ -418,7 +418,10 @@ describe(StoreConnection.name, () => {
         StoreConnection.open(options, silent),
       ]);
       try {
-        expect(both.map((c) => c.appliedMigrations).sort()).toEqual([[], ['0001-reports']]);
+        expect(both.map((c) => c.appliedMigrations).sort()).toEqual([
+          [],
+          ['0001-reports', '0002-reports-fillfactor'],
+        ]);
         const third = await StoreConnection.open(options, silent);
         await third.close();
         expect(third.appliedMigrations).toEqual([]);

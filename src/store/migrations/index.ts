@@ -1,5 +1,6 @@
 import { Migration } from 'kysely';
 import { reportsMigration } from './0001-reports';
+import { reportsFillfactorMigration } from './0002-reports-fillfactor';
 
 /**
  * Every migration, by name; Kysely applies them in name order. A static map rather than a folder scan, so
@@ -7,4 +8,5 @@ import { reportsMigration } from './0001-reports';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-reports': reportsMigration,
+  '0002-reports-fillfactor': reportsFillfactorMigration,
 };

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CompiledQuery, Kysely, Selectable, sql } from 'kysely';
 import { Database, ReportEventsTable, ReportsTable } from '../store/database';
 import { KeyedBatcher } from '../store/keyed-batcher';
+import { preparedStatement } from '../store/prepared-statements';
 import { DATABASE } from '../store/store.constants';
 import { Report, ReportEvent, ReportStatus } from './report';
 import { ReportsRepository, TransitionResult } from './reports.repository';
@@ -21,7 +22,7 @@ const TRANSITION_ATTEMPTS = 3;
 
 /** Group commit of transitions (see KeyedBatcher): moves per statement, and statements at once. */
 const MOVES_PER_STATEMENT = 256;
-const MOVE_STATEMENTS_IN_FLIGHT = 2;
+const MOVE_STATEMENTS_IN_FLIGHT = 1;
 
 interface Move {
   userId: string;
@@ -49,7 +50,9 @@ interface MoveRow {
  * are updated; `announced` draws the event ids after the locks (its source rows join `locked`), in move
  * order. Every move comes back: with its event when it changed, else with the status it found.
  */
-const MOVES_SQL = `
+const MOVES_SQL = preparedStatement(
+  'report_moves',
+  `
 WITH input AS MATERIALIZED (
   SELECT * FROM jsonb_to_recordset($1::jsonb)
     AS move(ord int, user_id uuid, report_id uuid, status text, allowed text[])
@@ -74,7 +77,8 @@ SELECT i.ord, i.user_id, i.report_id, c.created_at, c.updated_at,
 FROM input AS i
 LEFT JOIN changed AS c ON c.ord = i.ord
 LEFT JOIN announced AS a ON a.report_id = i.report_id
-LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = i.user_id`;
+LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = i.user_id`,
+);
 
 /**
  * The ReportsRepository on PostgreSQL or PGlite, with the same SQL.
@@ -275,9 +279,18 @@ export class SqlReportsRepository implements ReportsRepository {
 /**
  * Marks the ids in $1 (comma-separated) published, and selects what is still unpublished. The SELECT sees
  * the table as it was before the UPDATE, so it leaves those ids out itself.
+ *
+ * The marks commit without waiting for the WAL flush (synchronous_commit off for this transaction only):
+ * a mark lost in a crash only means the event is published once more, which streams drop by id. The
+ * changes and their events are still committed durably.
  */
-const NEXT_TO_PUBLISH_SQL = `
-WITH published AS (SELECT unnest(string_to_array($1, ',')::bigint[]) AS id),
+const NEXT_TO_PUBLISH_SQL = preparedStatement(
+  'report_events_next_to_publish',
+  `
+WITH published AS MATERIALIZED (
+  SELECT unnest(string_to_array($1, ',')::bigint[]) AS id
+  FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
+),
 marked AS (
   UPDATE report_events SET published_at = now()
   WHERE id IN (SELECT id FROM published) AND published_at IS NULL
@@ -285,7 +298,8 @@ marked AS (
 SELECT id, user_id, report_id, status, created_at FROM report_events
 WHERE published_at IS NULL AND id NOT IN (SELECT id FROM published)
 ORDER BY id
-LIMIT $2`;
+LIMIT $2`,
+);
 
 const lockUser = (userId: ReturnType<typeof sql.ref>) =>
   sql<unknown>`pg_advisory_xact_lock(${sql.lit(OUTBOX_LOCK_CLASS)}, hashtext(${userId}::text))`;

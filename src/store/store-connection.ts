@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { Pool } from 'pg';
 import { Database } from './database';
 import { MIGRATIONS } from './migrations';
+import { PreparingClient } from './prepared-statements';
 
 export type StoreKind = 'postgres' | 'pglite';
 
@@ -83,6 +84,7 @@ function openPostgres(databaseUrl: string, logger: StoreLogger): OpenedStore {
     application_name: 'sse-gateway',
     // Without it an unreachable server stalls start-up (and every later query) indefinitely.
     connectionTimeoutMillis: 10_000,
+    Client: PreparingClient,
   });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would end the process.
   pool.on('error', (error) =>

@@ -28,6 +28,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  private scheduled = false;
   private stopped = false;
   private paused = false;
   /** Published, not yet marked: the next pass marks them in its own statement. */
@@ -45,8 +46,28 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.wake(); // what an earlier run committed but did not publish
   }
 
-  /** Publishes what is pending now (after a commit of this process), without waiting for the sweep. */
+  /**
+   * Publishes what is pending now (after a commit of this process), without waiting for the sweep. The
+   * wakes of one turn of the event loop (the changes of one group commit) start one pass.
+   */
   wake(): void {
+    if (this.stopped) {
+      return;
+    }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.start();
+      });
+    }
+  }
+
+  private start(): void {
     if (this.stopped) {
       return;
     }

@@ -434,7 +434,7 @@ async function runOneOn(
       (scenario === 'slow-readers' ? ` (+ ${opts.stalled} stalled)` : '') +
       '…',
   );
-  let result: Result;
+  let result: Result = {};
   try {
     const args: LoadgenArgs = {
       scenario,
@@ -460,19 +460,7 @@ async function runOneOn(
       (240 + opts.idleSeconds + args.warmupSeconds + args.seconds + args.tailSeconds) * 1000,
     );
   } finally {
-    const alive = server.child.exitCode === null && server.child.signalCode === null;
-    const stop = await stopServer(server.child);
-    log(`${target} stopped (exit ${String(stop.exit)} after ${stop.stop_ms} ms)`);
-    result ??= {};
-    result = {
-      scenario,
-      target,
-      ...result,
-      server_alive_at_end: alive,
-      server_exit: stop.exit,
-      server_stop_ms: stop.stop_ms,
-      server_log: path.relative(ROOT, server.logFile),
-    };
+    result = { scenario, target, ...result, ...(await stopAndReport(target, server)) };
   }
   return result;
 }
@@ -544,15 +532,7 @@ async function runKafka(opts: Options): Promise<Result> {
     result = { error: err instanceof Error ? err.message : String(err) };
   } finally {
     if (server) {
-      const alive = server.child.exitCode === null && server.child.signalCode === null;
-      const stop = await stopServer(server.child);
-      log(`${target} stopped (exit ${String(stop.exit)} after ${stop.stop_ms} ms)`);
-      Object.assign(stops, {
-        server_alive_at_end: alive,
-        server_exit: stop.exit,
-        server_stop_ms: stop.stop_ms,
-        server_log: path.relative(ROOT, server.logFile),
-      });
+      Object.assign(stops, await stopAndReport(target, server));
     }
     if (broker) {
       const t = performance.now();
@@ -618,19 +598,24 @@ async function runReports(opts: Options, store: ReportsStore): Promise<Result> {
     result = { error: err instanceof Error ? err.message : String(err) };
   } finally {
     if (server) {
-      const alive = server.child.exitCode === null && server.child.signalCode === null;
-      const stop = await stopServer(server.child);
-      log(`${target} stopped (exit ${String(stop.exit)} after ${stop.stop_ms} ms)`);
-      Object.assign(stops, {
-        server_alive_at_end: alive,
-        server_exit: stop.exit,
-        server_stop_ms: stop.stop_ms,
-        server_log: path.relative(ROOT, server.logFile),
-      });
+      Object.assign(stops, await stopAndReport(target, server));
     }
     await database?.drop();
   }
   return { scenario, target, store, ...result, ...stops };
+}
+
+/** Stops a server of a scenario run, and says how it ended, as fields of the scenario's result line. */
+async function stopAndReport(target: string, server: StartedServer): Promise<Result> {
+  const alive = server.child.exitCode === null && server.child.signalCode === null;
+  const stop = await stopServer(server.child);
+  log(`${target} stopped (exit ${String(stop.exit)} after ${stop.stop_ms} ms)`);
+  return {
+    server_alive_at_end: alive,
+    server_exit: stop.exit,
+    server_stop_ms: stop.stop_ms,
+    server_log: path.relative(ROOT, server.logFile),
+  };
 }
 
 function fmt(v: unknown, digits = 0): string {

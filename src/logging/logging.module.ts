@@ -1,26 +1,26 @@
-import { Module } from '@nestjs/common';
-import { redactAccessToken } from './redact';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { findSseRoutes } from '../sse/sse-routes';
-import { assignRequestId } from './request-id';
+import { redactAccessToken } from './redact';
+import { RequestLogMiddleware } from './request-log.middleware';
 
 /**
- * JSON logs (pino), one line per request with its id, also on every log line made during it.
- * Streams are left out: pino-http would keep a logger and listeners for each open stream (about
- * 4 KB), and the SSE layer writes one line per stream when it closes instead.
+ * JSON logs (pino, through nestjs-pino as Nest's logger), one line per request with its id. Requests are
+ * logged by RequestLogMiddleware rather than nestjs-pino's pino-http middleware, which is applied to no
+ * route (see the middleware for the cost it had). Streams are left out: the SSE layer gives them their id
+ * and writes one line per stream when it closes.
  */
 @Module({
   imports: [
+    DiscoveryModule,
     LoggerModule.forRootAsync({
-      imports: [DiscoveryModule],
-      inject: [APP_CONFIG, DiscoveryService],
-      useFactory: (config: AppConfig, discovery: DiscoveryService) => ({
-        exclude: findSseRoutes(discovery),
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        forRoutes: [],
         pinoHttp: {
           level: config.LOG_LEVEL,
-          genReqId: assignRequestId,
           serializers: {
             req: (request: { id: string; method?: string; url?: string }) => ({
               id: request.id,
@@ -35,4 +35,13 @@ import { assignRequestId } from './request-id';
     }),
   ],
 })
-export class LoggingModule {}
+export class LoggingModule implements NestModule {
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(RequestLogMiddleware)
+      .exclude(...findSseRoutes(this.discovery))
+      .forRoutes('{*path}');
+  }
+}

@@ -1,0 +1,42 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { assignRequestId } from './request-id';
+
+type LoggedRequest = IncomingMessage & { id?: unknown };
+
+/**
+ * Gives every request (streams excepted, see LoggingModule) its id, and writes one `request completed`
+ * line when its answer is sent, or `request aborted` when the client left first: the lines pino-http
+ * wrote, with the same `req` and `res` serializers. pino-http made a child logger for every request
+ * (serializing the request and rebinding every level method) and nestjs-pino ran the rest of the
+ * request inside AsyncLocalStorage, which hooks every promise: together 11% of the service's CPU at
+ * 2,000 status changes/s, even when nothing was logged. Here a request costs its id, plus one listener
+ * when the line will be written.
+ */
+@Injectable()
+export class RequestLogMiddleware implements NestMiddleware {
+  constructor(private readonly pino: PinoLogger) {}
+
+  use(request: LoggedRequest, response: ServerResponse, next: () => void): void {
+    if (request.id === undefined) {
+      request.id = assignRequestId(request, response);
+    }
+    const logger = this.pino.logger;
+    if (logger.isLevelEnabled('info')) {
+      const start = performance.now();
+      response.once('close', () => {
+        logger.info(
+          {
+            req: request,
+            res: response,
+            responseTime: Math.round(performance.now() - start),
+          },
+          response.writableFinished ? 'request completed' : 'request aborted',
+        );
+      });
+    }
+    next();
+  }
+}

@@ -1,3 +1,4 @@
+import './common/runtime/v8-tuning';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';

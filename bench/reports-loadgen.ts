@@ -692,14 +692,20 @@ async function main(): Promise<void> {
   const waitSamples: Record<string, number> = {};
   let pgSampleRounds = 0;
   let pgSampling = false;
+  // A commit waits for the disk to flush the WAL (IO:WALSync; others queue behind it on LWLock:WALWrite).
+  // How long the statement of such a backend has run so far is a lower bound of that disk stall, which
+  // holds every commit, and so every PUT, for its length. The longest seen in the window is reported.
+  let walWaitLongestMs = 0;
+  const WAL_FLUSH_WAITS = new Set(['IO:WALSync', 'LWLock:WALWrite']);
   const samplePg = (): void => {
     if (!pg || pgSampling || windowStartNs === Infinity || stopSending) {
       return;
     }
     pgSampling = true;
-    pg.query<{ what: string; n: number }>(
+    pg.query<{ what: string; n: number; running_ms: number | null }>(
       `SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'CPU')
-                   ELSE coalesce(state, '?') END AS what, count(*)::int AS n
+                   ELSE coalesce(state, '?') END AS what, count(*)::int AS n,
+              max(extract(epoch FROM clock_timestamp() - query_start) * 1000)::float8 AS running_ms
          FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
         GROUP BY 1`,
@@ -709,6 +715,9 @@ async function main(): Promise<void> {
         pgSampleRounds++;
         for (const r of rows) {
           waitSamples[r.what] = (waitSamples[r.what] ?? 0) + r.n;
+          if (WAL_FLUSH_WAITS.has(r.what) && r.running_ms !== null) {
+            walWaitLongestMs = Math.max(walWaitLongestMs, r.running_ms);
+          }
         }
       },
       (err: unknown) => {
@@ -882,6 +891,8 @@ async function main(): Promise<void> {
         )
       : null,
     pg_sample_rounds: pg ? pgSampleRounds : null,
+    // the longest-running statement seen waiting for the WAL flush (a lower bound of the disk's stalls)
+    pg_wal_flush_wait_longest_ms: pg ? round(walWaitLongestMs, 0) : null,
     // statements the gateway ran per 2xx transition (its PUT's, the relay's reads and marks)
     pg_commits_per_s: pg ? round((pgCommitsInWindow / windowWallMs) * 1000, 0) : null,
     pg_commits_per_transition: pg ? round(pgCommitsInWindow / Math.max(1, okInWindow), 2) : null,

@@ -753,7 +753,10 @@ function reportsNotes(results: Result[]): void {
         `    PUT -> SSE ${lat(r.latency_ms)}; lost ${fmt(r.lost)}, duplicates ${fmt(r.duplicates)}, ` +
         `reordered ${fmt(r.reordered)}, non-2xx ${JSON.stringify(r.non_2xx)}; server CPU ${fmt(r.server_cpu_pct)}%` +
         (r.store === 'postgres' ? `, PostgreSQL backends ${fmt(r.pg_backends_cpu_pct)}%` : '') +
-        `, RSS peak ${fmt(r.server_rss_mb_peak, 1)} MB\n`,
+        `, RSS peak ${fmt(r.server_rss_mb_peak, 1)} MB\n` +
+        (r.store === 'postgres'
+          ? `    longest-running statement seen waiting for the disk (WAL flush), sampled every 20 ms: ${fmt(r.pg_wal_flush_wait_longest_ms)} ms\n`
+          : ''),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { post, waitUntil } from './support/app';
 import { sharedDatabaseUrl } from './support/postgres';
@@ -84,7 +85,12 @@ describe('the service as a process', () => {
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { req?: { id?: string; url?: string }; msg?: string });
     const completed = lines.find((line) => line.req?.id === 'log-check-42');
-    expect(completed).toMatchObject({ req: { url: '/health' }, msg: 'request completed' });
+    expect(completed).toMatchObject({
+      req: { method: 'GET', url: '/health' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number) as number,
+      msg: 'request completed',
+    });
     const closed = lines.find((line) => line.req?.id === 'stream-7');
     expect(closed).toMatchObject({
       msg: 'stream closed',
@@ -93,6 +99,27 @@ describe('the service as a process', () => {
       eventsSent: 1,
       reason: 'client disconnected',
     });
+  });
+
+  it('logs a request the client gave up on as aborted', async () => {
+    const service = await startService({ LOG_LEVEL: 'info' });
+    try {
+      // A body announced but never sent: the request is still being read when the client leaves.
+      const socket = connect(Number(new URL(service.baseUrl).port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /v2/message?username=gone HTTP/1.1\r\nHost: x\r\nX-Request-Id: left-early\r\n' +
+          'Content-Type: text/plain\r\nContent-Length: 100\r\n\r\nhalf',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.destroy();
+      await waitUntil(() => service.output.includes('left-early'), 'the aborted request was logged');
+      const line = service.output.split('\n').find((entry) => entry.includes('left-early'))!;
+      expect(JSON.parse(line)).toMatchObject({ req: { id: 'left-early' }, msg: 'request aborted' });
+    } finally {
+      service.child.kill('SIGTERM');
+    }
+    expect(await service.exit).toBe(0);
   });
 
   it.each([

@@ -8,7 +8,8 @@ type LoggedRequest = IncomingMessage & { id?: unknown };
 
 /**
  * Gives every request (streams excepted, see LoggingModule) its id, and writes one `request completed`
- * line when its answer is sent, or `request aborted` when the client left first: the lines pino-http
+ * line when its answer is sent, or `request aborted` when the client left before it had sent its whole
+ * request or received the answer: the lines pino-http
  * wrote, with the same `req` and `res` serializers. pino-http made a child logger for every request
  * (serializing the request and rebinding every level method) and nestjs-pino ran the rest of the
  * request inside AsyncLocalStorage, which hooks every promise: together 11% of the service's CPU at
@@ -33,7 +34,7 @@ export class RequestLogMiddleware implements NestMiddleware {
             res: response,
             responseTime: Math.round(performance.now() - start),
           },
-          response.writableFinished ? 'request completed' : 'request aborted',
+          request.complete && response.writableFinished ? 'request completed' : 'request aborted',
         );
       });
     }

@@ -7,14 +7,13 @@ import { assignRequestId } from './request-id';
 type LoggedRequest = IncomingMessage & { id?: unknown };
 
 /**
- * Gives every request (streams excepted, see LoggingModule) its id, and writes one `request completed`
- * line when its answer is sent, or `request aborted` when the client left before it had sent its whole
- * request or received the answer: the lines pino-http
- * wrote, with the same `req` and `res` serializers. pino-http made a child logger for every request
- * (serializing the request and rebinding every level method) and nestjs-pino ran the rest of the
- * request inside AsyncLocalStorage, which hooks every promise: together 11% of the service's CPU at
- * 2,000 status changes/s, even when nothing was logged. Here a request costs its id, plus one listener
- * when the line will be written.
+ * Gives every request (streams excepted, see LoggingModule) its id, and writes one line when it ends:
+ * `request completed`, or `request aborted` when the client left before sending its whole request or
+ * receiving the answer. The lines are pino-http's, with the same `req` and `res` serializers. pino-http made
+ * a child logger for every request (serializing the request, rebinding every level method), and nestjs-pino
+ * ran the rest of the request inside AsyncLocalStorage, which hooks every promise: together 11% of the
+ * service's CPU at 2,000 status changes/s, even when nothing was logged. Here a request costs its id, plus
+ * one listener when the line will be written.
  */
 @Injectable()
 export class RequestLogMiddleware implements NestMiddleware {

@@ -13,3 +13,14 @@ export function assignRequestId(request: IncomingMessage, response: ServerRespon
   }
   return id;
 }
+
+/** The request's id: the one it was given already (by the request log or the SSE layer), else a new one. */
+export function requestIdOf(request: IncomingMessage & { id?: unknown }, response: ServerResponse): string {
+  const id = request.id;
+  if (typeof id === 'string' || typeof id === 'number') {
+    return String(id);
+  }
+  const assigned = assignRequestId(request, response);
+  request.id = assigned;
+  return assigned;
+}

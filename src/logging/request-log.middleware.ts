@@ -2,7 +2,7 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { assignRequestId } from './request-id';
+import { requestIdOf } from './request-id';
 
 type LoggedRequest = IncomingMessage & { id?: unknown };
 
@@ -20,9 +20,7 @@ export class RequestLogMiddleware implements NestMiddleware {
   constructor(private readonly pino: PinoLogger) {}
 
   use(request: LoggedRequest, response: ServerResponse, next: () => void): void {
-    if (request.id === undefined) {
-      request.id = assignRequestId(request, response);
-    }
+    requestIdOf(request, response);
     const logger = this.pino.logger;
     if (logger.isLevelEnabled('info')) {
       const start = performance.now();

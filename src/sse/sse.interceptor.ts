@@ -19,7 +19,7 @@ import { SseConnection } from './sse-connection';
 import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
 import { SseSource } from './sse-source';
-import { assignRequestId } from '../logging/request-id';
+import { requestIdOf } from '../logging/request-id';
 import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
 
 /**
@@ -285,15 +285,4 @@ function detachPipeListeners(response: Response): void {
       }
     }
   }
-}
-
-/** Streams are not seen by the request logger, so they get their request id here. */
-function requestIdOf(request: Request, response: Response): string {
-  const id: unknown = request.id;
-  if (typeof id === 'string' || typeof id === 'number') {
-    return String(id);
-  }
-  const assigned = assignRequestId(request, response);
-  request.id = assigned;
-  return assigned;
 }

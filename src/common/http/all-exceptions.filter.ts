@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { assignRequestId } from '../../logging/request-id';
+import { requestIdOf } from '../../logging/request-id';
 import { BusUnavailableError } from '../../bus/bus.errors';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
 
@@ -41,7 +41,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = context.getRequest<Request & { id?: string }>();
     const response = context.getResponse<Response>();
     // Errors raised before the request logger ran (a broken URL escape) get their id here.
-    const requestId = request.id === undefined ? assignRequestId(request, response) : String(request.id);
+    const requestId = requestIdOf(request, response);
 
     if (response.headersSent) {
       // A stream that already started cannot get a status any more; end it.

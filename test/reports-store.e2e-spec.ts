@@ -111,9 +111,15 @@ describe.each([
 
   it('applies the migrations at start-up and says which store it opened and what it applied', () => {
     expect(started.connection.kind).toBe(store === 'PGlite' ? 'pglite' : 'postgres');
-    expect(started.connection.appliedMigrations).toEqual(['0001-reports', '0002-reports-fillfactor']);
+    expect(started.connection.appliedMigrations).toEqual([
+      '0001-reports',
+      '0002-reports-fillfactor',
+      '0003-report-events-unpublished-of-users',
+    ]);
     expect(started.logs.join('\n')).toContain(`Reports store: ${store} at`);
-    expect(started.logs.join('\n')).toContain('applied migrations 0001-reports, 0002-reports-fillfactor');
+    expect(started.logs.join('\n')).toContain(
+      'applied migrations 0001-reports, 0002-reports-fillfactor, 0003-report-events-unpublished-of-users',
+    );
     expect(started.logs.join('\n')).not.toContain('postgres@'); // no credentials in the log
   });
 
@@ -250,23 +256,71 @@ describe.each([
     await expect(sut.eventsAfter(user, '0', 0)).rejects.toThrow(RangeError);
   });
 
-  it('hands the relay unpublished events oldest first, and marks what it published in the same call', async () => {
+  it('hands the relay unpublished events oldest first, and writes recorded marks with its next statement', async () => {
     await drainOutbox(sut); // what earlier tests left
     const user = randomUUID();
     const { report, event: created } = await sut.create(user);
     const { event: queued } = changed(await sut.transition(user, report.reportId, 'queued', ['pending']));
     const { event: other } = await sut.create(randomUUID());
 
-    expect(await sut.nextToPublish([], 100)).toEqual([created, queued, other]);
-    expect(await sut.nextToPublish([], 2)).toEqual([created, queued]);
+    expect(await sut.nextToPublish(100)).toEqual([created, queued, other]);
+    expect(await sut.nextToPublish(2)).toEqual([created, queued]);
 
-    // Marked in the call that names them: not returned by it, nor by any later call.
-    expect(await sut.nextToPublish([created.id, queued.id, '987654321987', 'junk'], 100)).toEqual([other]);
-    expect(await sut.nextToPublish([], 100)).toEqual([other]);
-    expect(await sut.nextToPublish([other.id], 100)).toEqual([]);
-    expect(await sut.nextToPublish([], 100)).toEqual([]);
+    // Recorded, then written by the next statement, which leaves them out itself and so does every later one.
+    sut.markPublished([created.id, queued.id, '987654321987', 'junk']);
+    expect(sut.hasUnwrittenMarks()).toBe(true);
+    expect(await sut.nextToPublish(100)).toEqual([other]);
+    expect(sut.hasUnwrittenMarks()).toBe(false);
+    expect(await sut.nextToPublish(100)).toEqual([other]);
+    sut.markPublished([other.id]);
+    expect(await sut.nextToPublish(100)).toEqual([]);
+    expect(await sut.nextToPublish(100)).toEqual([]);
     // Published events stay in the history that streams replay.
     expect(await sut.eventsAfter(user, '0', 10)).toEqual([created, queued]);
+  });
+
+  it("carries the changed users' unpublished events in id order, its own among them, and writes recorded marks", async () => {
+    await drainOutbox(sut);
+    const user = randomUUID();
+    const first = await sut.create(user);
+    const second = await sut.create(user);
+    const { event: elsewhere } = await sut.create(randomUUID());
+
+    const queued = changed(await sut.transition(user, first.report.reportId, 'queued', ['pending']));
+    expect(queued.announce).toEqual([first.event, second.event, queued.event]); // not another user's
+
+    sut.markPublished(queued.announce.map((e) => e.id));
+    const again = changed(await sut.transition(user, second.report.reportId, 'queued', ['pending']));
+    expect(again.announce).toEqual([again.event]);
+    expect(sut.hasUnwrittenMarks()).toBe(false);
+    expect(await sut.nextToPublish(100)).toEqual([elsewhere, again.event]);
+
+    // Changes that share a statement (submitted together) share one list, holding both users' events.
+    await drainOutbox(sut);
+    const other = randomUUID();
+    const mine = await sut.create(user);
+    const theirs = await sut.create(other);
+    const [a, b] = (
+      await Promise.all([
+        sut.transition(user, mine.report.reportId, 'queued', ['pending']),
+        sut.transition(other, theirs.report.reportId, 'queued', ['pending']),
+      ])
+    ).map(changed);
+    expect(a.announce).toBe(b.announce);
+    expect(a.announce).toEqual([mine.event, theirs.event, a.event, b.event]);
+  });
+
+  it('carries nothing when the changed users have too long a backlog, leaving it to the sweep', async () => {
+    const user = randomUUID();
+    const made = await Promise.all(Array.from({ length: 1_000 }, () => sut.create(user)));
+    expect(changed(await sut.transition(user, made[0].report.reportId, 'queued', ['pending'])).announce).toEqual(
+      [],
+    );
+    // Once the sweep has published the backlog, a change carries its event again.
+    await drainOutbox(sut);
+    const next = changed(await sut.transition(user, made[1].report.reportId, 'queued', ['pending']));
+    expect(next.announce).toEqual([next.event]);
+    await drainOutbox(sut);
   });
 
   it('lets exactly one of 20 concurrent conflicting transitions win, with exactly one event', async () => {
@@ -363,8 +417,10 @@ describe.each([
         expect(await sut.eventsAfter(user, created.id, 10)).toEqual([]);
 
         await inFlight.query('COMMIT');
-        const { event } = changed(await later);
+        const { event, announce } = changed(await later);
         expect(BigInt(event.id)).toBeGreaterThan(BigInt(drawn.rows[0].id));
+        // Committed while the transition waited for the lock, after its statement began: carried all the same.
+        expect(announce.map((e) => e.id)).toEqual([created.id, drawn.rows[0].id, event.id]);
         expect((await sut.eventsAfter(user, created.id, 10)).map((e) => e.id)).toEqual([
           drawn.rows[0].id,
           event.id,
@@ -420,7 +476,7 @@ describe(StoreConnection.name, () => {
       try {
         expect(both.map((c) => c.appliedMigrations).sort()).toEqual([
           [],
-          ['0001-reports', '0002-reports-fillfactor'],
+          ['0001-reports', '0002-reports-fillfactor', '0003-report-events-unpublished-of-users'],
         ]);
         const third = await StoreConnection.open(options, silent);
         await third.close();
@@ -466,14 +522,7 @@ describe(StoreConnection.name, () => {
 
 /** Marks everything published, so a test sees only the events it makes. */
 async function drainOutbox(repository: ReportsRepository): Promise<void> {
-  for (
-    let batch = await repository.nextToPublish([], 500);
-    batch.length > 0;
-    batch = await repository.nextToPublish(
-      batch.map((e) => e.id),
-      500,
-    )
-  ) {
-    // each call marks the page before it
+  for (let batch = await repository.nextToPublish(500); batch.length > 0; batch = await repository.nextToPublish(500)) {
+    repository.markPublished(batch.map((e) => e.id)); // written by the next call
   }
 }

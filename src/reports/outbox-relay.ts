@@ -22,12 +22,19 @@ const MIN_PASS_INTERVAL_MS = 2;
 const BATCH = 500;
 
 /**
- * The outbox relay: publishes committed report events to the bus, oldest first, then marks them
- * published. A change and its event are committed together, so an event is never lost: if the
- * process dies between publish and mark, the event is published again after the restart, and
- * streams drop it by its id (ids only grow). Every instance relays; two relays may publish the same
- * event, never out of order (each publishes in id order, and one marks an event only after its
- * publish was acknowledged), so streams see each event once.
+ * The outbox relay: publishes committed report events to the bus, oldest first, then has them marked
+ * published. A change and its event are committed together, so an event is never lost: if the process
+ * dies between publish and mark, the event is published again after the restart, and streams drop it by
+ * its id (ids only grow).
+ *
+ * Two paths publish. A status change hands over, right after its commit, the list its statement read:
+ * the changed users' unpublished events, complete and in id order (`announce`). The sweep pages through
+ * whatever is still unpublished, every SWEEP_INTERVAL_MS and after a creation (`wake`): events of an
+ * instance that died before publishing, of a list that failed, of a backlog too long for a list. Every
+ * list, from either path and from any instance, is published in its own order, each event after the
+ * previous one was acknowledged, and holds every unmarked event of its users below its own; an event is
+ * marked only after its publish was acknowledged. So whenever an event reaches the bus, every lower id of
+ * its user already has: streams see each event once, in order, whatever the interleaving of the lists.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -39,8 +46,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private lastPass = -Infinity;
   private stopped = false;
   private paused = false;
-  /** Published, not yet marked: the next pass marks them in its own statement. */
-  private published: string[] = [];
+  /** The lists of status changes, published one after another. */
+  private announcing: Promise<void> = Promise.resolve();
+  /** Lists already taken: every change of one statement hands over the same list. */
+  private readonly announced = new WeakSet<readonly ReportEvent[]>();
 
   constructor(
     @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
@@ -55,9 +64,27 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * Publishes what is pending now (after a commit of this process), without waiting for the sweep. The
-   * wakes of one turn of the event loop (the changes of one group commit) start one pass, at most one
-   * every MIN_PASS_INTERVAL_MS.
+   * Publishes the list a committed status change carries (TransitionResult.announce), in its order; the
+   * same list from the other changes of its statement is ignored. An empty list (its statement found too
+   * long a backlog to carry) wakes the sweep instead.
+   */
+  announce(events: readonly ReportEvent[]): void {
+    if (events.length === 0) {
+      this.wake();
+      return;
+    }
+    if (this.announced.has(events)) {
+      return;
+    }
+    this.announced.add(events);
+    this.announcing = this.announcing.then(async () => {
+      await this.publishInOrder(events);
+    });
+  }
+
+  /**
+   * Sweeps what is pending now, without waiting for the interval. The wakes of one turn of the event
+   * loop start one pass, at most one every MIN_PASS_INTERVAL_MS.
    */
   wake(): void {
     if (this.stopped) {
@@ -101,50 +128,62 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * On SIGTERM: drains until a pass finds nothing, so accepted changes are announced before the bus closes
-   * and what was published is marked.
+   * On SIGTERM: publishes the lists handed over, then sweeps until nothing is left to mark, so accepted
+   * changes are announced before the bus closes and what was published is marked.
    */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    await this.announcing;
     await this.running;
     this.stopped = true;
     do {
       await this.drain();
-    } while (this.published.length > 0 && !this.paused);
+    } while (this.repository.hasUnwrittenMarks() && !this.paused);
   }
 
   /**
-   * Passes of one statement each: mark what the last pass published, fetch what is next, publish it. A
-   * short page ends the drain, and its marks wait for the next pass (the next wake, at the latest the
-   * sweep): one statement per pass instead of two. Until then another relay may publish those events
-   * again, which streams drop by id.
+   * Sweep passes of one statement each: write the marks recorded so far, fetch what is next, publish it.
+   * A short page ends the drain, and its marks wait for the next statement (a transition's, the next
+   * pass's). Until then another relay may publish those events again, which streams drop by id.
    */
   private async drain(): Promise<void> {
+    for (;;) {
+      let events: ReportEvent[];
+      try {
+        events = await this.repository.nextToPublish(BATCH);
+      } catch (error) {
+        this.pause(error); // unpublished events stay in the outbox; the next sweep tries again
+        return;
+      }
+      if (events.length === 0 || !(await this.publishInOrder(events)) || events.length < BATCH) {
+        return;
+      }
+    }
+  }
+
+  /** Publishes the events one after another, each once the previous one was acknowledged; false if one failed. */
+  private async publishInOrder(events: readonly ReportEvent[]): Promise<boolean> {
     try {
-      for (;;) {
-        const events = await this.repository.nextToPublish(this.published, BATCH);
-        this.published = [];
-        if (events.length === 0) {
-          return;
-        }
-        for (const event of events) {
-          await this.bus.publish(REPORT_UPDATES_TOPIC, event.userId, encodeReportEvent(event));
-          this.published.push(event.id);
-        }
-        if (this.paused) {
-          this.paused = false;
-          this.logger.log('Outbox relay publishing again');
-        }
-        if (events.length < BATCH) {
-          return;
-        }
+      for (const event of events) {
+        await this.bus.publish(REPORT_UPDATES_TOPIC, event.userId, encodeReportEvent(event));
+        this.repository.markPublished([event.id]);
       }
     } catch (error) {
-      // Unpublished events stay in the outbox; the next sweep tries again. Said once, not per sweep.
-      if (!this.paused) {
-        this.paused = true;
-        this.logger.warn(`Outbox relay paused: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      this.pause(error); // what was not published stays in the outbox for the sweep
+      return false;
+    }
+    if (this.paused) {
+      this.paused = false;
+      this.logger.log('Outbox relay publishing again');
+    }
+    return true;
+  }
+
+  /** Said once, not per attempt. */
+  private pause(error: unknown): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.logger.warn(`Outbox relay paused: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 }

@@ -4,7 +4,18 @@ import { Report, ReportEvent, ReportStatus } from './report';
 export const REPORTS_REPOSITORY = Symbol('REPORTS_REPOSITORY');
 
 export type TransitionResult =
-  | { kind: 'changed'; report: Report; event: ReportEvent }
+  | {
+      kind: 'changed';
+      report: Report;
+      event: ReportEvent;
+      /**
+       * What to publish now that the change is committed: the unpublished events of every user the same
+       * statement changed, `event` among them, in id order, each user's complete from its oldest
+       * unpublished one (see OutboxRelay.announce). The same array for every change of one statement;
+       * empty when that backlog is too long to carry here, which leaves it to the relay's sweep.
+       */
+      announce: readonly ReportEvent[];
+    }
   /** No such report, or it belongs to another user. */
   | { kind: 'not-found' }
   /** The report exists but its status is not one the move starts from. */
@@ -47,9 +58,18 @@ export interface ReportsRepository {
   latestEventId(userId: string): Promise<string>;
 
   /**
-   * The relay's one statement per pass: marks `published` (events it published since its last call) as
-   * published, then returns the events still unpublished, oldest first, at most `limit`. Unknown or
-   * malformed ids in `published` are ignored.
+   * The relay's sweep: writes the marks recorded so far, then returns the events still unpublished, oldest
+   * first, at most `limit`.
    */
-  nextToPublish(published: readonly string[], limit: number): Promise<ReportEvent[]>;
+  nextToPublish(limit: number): Promise<ReportEvent[]>;
+
+  /**
+   * Records that these events were published. The marks ride on the next statement the repository runs
+   * (a transition's or `nextToPublish`'s) rather than costing one of their own; until then the events may
+   * be handed out again, which streams drop by id. Unknown or malformed ids are ignored.
+   */
+  markPublished(ids: readonly string[]): void;
+
+  /** Whether marks recorded by `markPublished` are still waiting for a statement to carry them. */
+  hasUnwrittenMarks(): boolean;
 }

@@ -33,7 +33,7 @@ export class ReportsService {
     const result = await this.repository.transition(userId, reportId, status, [...allowedSources(status)]);
     switch (result.kind) {
       case 'changed':
-        this.relay.wake();
+        this.relay.announce(result.announce);
         return result.report;
       case 'not-found':
         throw new NotFoundException(`Report ${reportId} was not found for user ${userId}`);

@@ -33,22 +33,42 @@ interface Move {
 
 type MoveOutcome = TransitionResult | { kind: 'retry'; current: ReportStatus };
 
+/**
+ * A row of MOVES_SQL: a move's (ord set) with its event when it changed, else the status it found; or an
+ * unpublished event of a changed user (ord null).
+ */
 interface MoveRow {
-  ord: number;
+  ord: number | null;
   user_id: string;
   report_id: string;
-  created_at: Date;
-  updated_at: Date;
+  created_at: Date | null;
+  updated_at: Date | null;
   event_id: string | null;
-  event_created_at: Date;
+  event_status: ReportStatus | null;
+  event_created_at: Date | null;
   current_status: ReportStatus | null;
 }
 
 /**
- * The moves of `runMoves`, one per report, as a JSON array in $1. `input` keeps each move's place (ord);
- * `changed` is every conditional UPDATE; `locked` takes the changed users' locks, sorted, once all rows
- * are updated; `announced` draws the event ids after the locks (its source rows join `locked`), in move
- * order. Every move comes back: with its event when it changed, else with the status it found.
+ * Unpublished events a transition statement reads for its users, at most. A longer backlog (the bus was
+ * down) is left to the relay's sweep, which pages through it.
+ */
+const ANNOUNCE_LIMIT = 1_000;
+
+/**
+ * The moves of `runMoves`, one per report, as a JSON array in $1; the ids of events to mark published in
+ * $2 (comma-separated); ANNOUNCE_LIMIT in $3.
+ *
+ * `input` keeps each move's place (ord); `changed` is every conditional UPDATE; `locked` takes the changed
+ * users' locks, sorted, once all rows are updated; `announced` draws the event ids after the locks (its
+ * source rows join `locked`), in move order. `to_mark` locks the rows to mark, skipping rows another
+ * transaction is marking (never waiting on them, so marks add no lock wait), and `marked` marks those not
+ * marked yet. Both find rows by primary key: a condition `published_at IS NULL` on report_events itself
+ * would let the planner scan a partial index instead, and those hold an entry for every event marked
+ * since the last vacuum (tens of thousands under load). `unpublished` reads the changed users'
+ * unpublished events through a function that takes a fresh snapshot after the locks (see the 0003
+ * migration). Every move comes back, with its event when it changed, else with the status it found; then
+ * the unpublished events, with ord null.
  */
 const MOVES_SQL = preparedStatement(
   'report_moves',
@@ -70,14 +90,31 @@ locked AS MATERIALIZED (
 announced AS (
   INSERT INTO report_events (user_id, report_id, status)
   SELECT c.user_id, c.report_id, c.status FROM changed AS c CROSS JOIN locked ORDER BY c.ord
-  RETURNING id, report_id, created_at
+  RETURNING id, report_id, status, created_at
+),
+to_mark AS MATERIALIZED (
+  SELECT id, published_at FROM report_events WHERE id = ANY (string_to_array($2, ',')::bigint[])
+  ORDER BY id FOR UPDATE SKIP LOCKED
+),
+marked AS (
+  UPDATE report_events AS e SET published_at = now()
+  FROM to_mark AS m
+  WHERE e.id = m.id AND m.published_at IS NULL
+),
+unpublished AS MATERIALIZED (
+  SELECT u.* FROM locked, LATERAL report_events_unpublished_of_users(
+    ARRAY(SELECT DISTINCT user_id FROM changed), string_to_array($2, ',')::bigint[], $3, locked.users
+  ) AS u
 )
-SELECT i.ord, i.user_id, i.report_id, c.created_at, c.updated_at,
-       a.id AS event_id, a.created_at AS event_created_at, found.status AS current_status
+SELECT i.ord, i.user_id, i.report_id, c.created_at, c.updated_at, a.id AS event_id,
+       a.status AS event_status, a.created_at AS event_created_at, found.status AS current_status
 FROM input AS i
 LEFT JOIN changed AS c ON c.ord = i.ord
 LEFT JOIN announced AS a ON a.report_id = i.report_id
-LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = i.user_id`,
+LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = i.user_id
+UNION ALL
+SELECT NULL, u.user_id, u.report_id, NULL, NULL, u.id, u.status, u.created_at, NULL
+FROM unpublished AS u`,
 );
 
 /**
@@ -101,10 +138,20 @@ LEFT JOIN reports AS found ON found.report_id = i.report_id AND found.user_id = 
  * lock is held for the shortest possible time. The lock CTE is MATERIALIZED and joined into the outbox
  * insert's source rows, so it is taken before the insert evaluates the id default. Transitions are
  * group-committed (KeyedBatcher): the moves that arrive together share one such statement and one commit.
+ *
+ * Announcing. A transition statement also returns the unpublished events of the users it changed, read by
+ * a function that takes its own snapshot after the locks: since each user's ids commit in order, that
+ * snapshot holds every event of theirs below the new ones. For each such user the list runs without a gap
+ * from the oldest unpublished event to the newest: any lower id left out was marked published, so it was
+ * published before. Published in id order after the commit (OutboxRelay.announce), the events reach
+ * streams without waiting for a relay pass, and in order. Marks of published events ride on the next
+ * statement, whichever it is (markPublished): one statement per group of transitions, not two.
  */
 @Injectable()
 export class SqlReportsRepository implements ReportsRepository {
   private readonly moves: KeyedBatcher<Move, MoveOutcome>;
+  /** Ids of published events whose marks wait for the next statement (see markPublished). */
+  private unwrittenMarks: string[] = [];
 
   constructor(@Inject(DATABASE) private readonly db: Kysely<Database>) {
     this.moves = new KeyedBatcher({
@@ -210,11 +257,25 @@ export class SqlReportsRepository implements ReportsRepository {
         allowed: move.allowedFrom,
       })),
     );
-    const { rows } = await this.db.executeQuery(CompiledQuery.raw(MOVES_SQL, [input]));
-    const byOrd = new Map((rows as MoveRow[]).map((row) => [row.ord, row]));
-    return moves.map((move, ord): MoveOutcome => {
+    const rows = await this.withMarks((marks) =>
+      this.db
+        .executeQuery<MoveRow>(CompiledQuery.raw(MOVES_SQL, [input, marks, ANNOUNCE_LIMIT]))
+        .then((result) => result.rows),
+    );
+    const byOrd = new Map<number, MoveRow>();
+    const announce = new Map<string, ReportEvent>();
+    for (const row of rows) {
+      if (row.ord !== null) {
+        byOrd.set(row.ord, row);
+      } else if (row.event_id !== null && row.event_status !== null && row.event_created_at !== null) {
+        announce.set(row.event_id, toEvent({ ...row, id: row.event_id, status: row.event_status, created_at: row.event_created_at }));
+      }
+    }
+    // A longer backlog may have been cut short, and then this statement's events cannot go out before it.
+    const complete = announce.size < ANNOUNCE_LIMIT;
+    const outcomes = moves.map((move, ord): MoveOutcome => {
       const row = byOrd.get(ord);
-      if (row?.event_id) {
+      if (row?.event_id && row.created_at && row.updated_at && row.event_created_at) {
         const report: Report = {
           userId: row.user_id,
           reportId: row.report_id,
@@ -222,13 +283,9 @@ export class SqlReportsRepository implements ReportsRepository {
           createdAt: row.created_at.toISOString(),
           updatedAt: row.updated_at.toISOString(),
         };
-        const event = toEvent({
-          ...row,
-          id: row.event_id,
-          status: move.to,
-          created_at: row.event_created_at,
-        });
-        return { kind: 'changed', report, event };
+        const event = toEvent({ ...row, id: row.event_id, status: move.to, created_at: row.event_created_at });
+        announce.set(event.id, event);
+        return { kind: 'changed', report, event, announce: [] };
       }
       if (!row?.current_status) {
         return { kind: 'not-found' };
@@ -237,6 +294,35 @@ export class SqlReportsRepository implements ReportsRepository {
         ? { kind: 'retry', current: row.current_status }
         : { kind: 'conflict', current: row.current_status };
     });
+    const inOrder = complete ? [...announce.values()].sort(byEventId) : [];
+    return outcomes.map((outcome) => (outcome.kind === 'changed' ? { ...outcome, announce: inOrder } : outcome));
+  }
+
+  markPublished(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (EVENT_ID.test(id) && BigInt(id) <= MAX_BIGINT) {
+        this.unwrittenMarks.push(id);
+      }
+    }
+  }
+
+  hasUnwrittenMarks(): boolean {
+    return this.unwrittenMarks.length > 0;
+  }
+
+  /**
+   * Runs a statement that writes the marks recorded so far (comma-separated); if it fails, they wait for
+   * the next one.
+   */
+  private async withMarks<T>(statement: (marks: string) => Promise<T>): Promise<T> {
+    const marks = this.unwrittenMarks;
+    this.unwrittenMarks = [];
+    try {
+      return await statement(marks.join(','));
+    } catch (error) {
+      this.unwrittenMarks.push(...marks);
+      throw error;
+    }
   }
 
   async eventsAfter(userId: string, afterId: string, limit: number): Promise<ReportEvent[]> {
@@ -267,10 +353,12 @@ export class SqlReportsRepository implements ReportsRepository {
     return row.id;
   }
 
-  async nextToPublish(published: readonly string[], limit: number): Promise<ReportEvent[]> {
-    const ids = published.filter((id) => EVENT_ID.test(id) && BigInt(id) <= MAX_BIGINT).join(',');
-    const { rows } = await this.db.executeQuery<EventRow>(
-      CompiledQuery.raw(NEXT_TO_PUBLISH_SQL, [ids, positive(limit)]),
+  async nextToPublish(limit: number): Promise<ReportEvent[]> {
+    const max = positive(limit);
+    const rows = await this.withMarks((marks) =>
+      this.db
+        .executeQuery<EventRow>(CompiledQuery.raw(NEXT_TO_PUBLISH_SQL, [marks, max]))
+        .then((result) => result.rows),
     );
     return rows.map(toEvent);
   }
@@ -278,7 +366,8 @@ export class SqlReportsRepository implements ReportsRepository {
 
 /**
  * Marks the ids in $1 (comma-separated) published, and selects what is still unpublished. The SELECT sees
- * the table as it was before the UPDATE, so it leaves those ids out itself.
+ * the table as it was before the UPDATE, so it leaves those ids out itself. Rows another transaction is
+ * marking are skipped, as in MOVES_SQL: marks never wait for each other, so they cannot deadlock.
  *
  * The marks commit without waiting for the WAL flush (synchronous_commit off for this transaction only):
  * a mark lost in a crash only means the event is published once more, which streams drop by id. The
@@ -291,9 +380,14 @@ WITH published AS MATERIALIZED (
   SELECT unnest(string_to_array($1, ',')::bigint[]) AS id
   FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
 ),
+to_mark AS MATERIALIZED (
+  SELECT id, published_at FROM report_events WHERE id IN (SELECT id FROM published)
+  ORDER BY id FOR UPDATE SKIP LOCKED
+),
 marked AS (
-  UPDATE report_events SET published_at = now()
-  WHERE id IN (SELECT id FROM published) AND published_at IS NULL
+  UPDATE report_events AS e SET published_at = now()
+  FROM to_mark AS m
+  WHERE e.id = m.id AND m.published_at IS NULL
 )
 SELECT id, user_id, report_id, status, created_at FROM report_events
 WHERE published_at IS NULL AND id NOT IN (SELECT id FROM published)
@@ -303,6 +397,11 @@ LIMIT $2`,
 
 const lockUser = (userId: ReturnType<typeof sql.ref>) =>
   sql<unknown>`pg_advisory_xact_lock(${sql.lit(OUTBOX_LOCK_CLASS)}, hashtext(${userId}::text))`;
+
+const byEventId = (a: ReportEvent, b: ReportEvent): number => {
+  const difference = BigInt(a.id) - BigInt(b.id);
+  return difference < 0n ? -1 : difference > 0n ? 1 : 0;
+};
 
 function parseEventId(id: string): bigint {
   if (!EVENT_ID.test(id)) {

@@ -313,9 +313,9 @@ describe.each([
   it('carries nothing when the changed users have too long a backlog, leaving it to the sweep', async () => {
     const user = randomUUID();
     const made = await Promise.all(Array.from({ length: 1_000 }, () => sut.create(user)));
-    expect(changed(await sut.transition(user, made[0].report.reportId, 'queued', ['pending'])).announce).toEqual(
-      [],
-    );
+    expect(
+      changed(await sut.transition(user, made[0].report.reportId, 'queued', ['pending'])).announce,
+    ).toEqual([]);
     // Once the sweep has published the backlog, a change carries its event again.
     await drainOutbox(sut);
     const next = changed(await sut.transition(user, made[1].report.reportId, 'queued', ['pending']));
@@ -522,7 +522,11 @@ describe(StoreConnection.name, () => {
 
 /** Marks everything published, so a test sees only the events it makes. */
 async function drainOutbox(repository: ReportsRepository): Promise<void> {
-  for (let batch = await repository.nextToPublish(500); batch.length > 0; batch = await repository.nextToPublish(500)) {
+  for (
+    let batch = await repository.nextToPublish(500);
+    batch.length > 0;
+    batch = await repository.nextToPublish(500)
+  ) {
     repository.markPublished(batch.map((e) => e.id)); // written by the next call
   }
 }

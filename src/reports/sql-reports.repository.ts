@@ -268,7 +268,10 @@ export class SqlReportsRepository implements ReportsRepository {
       if (row.ord !== null) {
         byOrd.set(row.ord, row);
       } else if (row.event_id !== null && row.event_status !== null && row.event_created_at !== null) {
-        announce.set(row.event_id, toEvent({ ...row, id: row.event_id, status: row.event_status, created_at: row.event_created_at }));
+        announce.set(
+          row.event_id,
+          toEvent({ ...row, id: row.event_id, status: row.event_status, created_at: row.event_created_at }),
+        );
       }
     }
     // A longer backlog may have been cut short, and then this statement's events cannot go out before it.
@@ -283,7 +286,12 @@ export class SqlReportsRepository implements ReportsRepository {
           createdAt: row.created_at.toISOString(),
           updatedAt: row.updated_at.toISOString(),
         };
-        const event = toEvent({ ...row, id: row.event_id, status: move.to, created_at: row.event_created_at });
+        const event = toEvent({
+          ...row,
+          id: row.event_id,
+          status: move.to,
+          created_at: row.event_created_at,
+        });
         announce.set(event.id, event);
         return { kind: 'changed', report, event, announce: [] };
       }
@@ -295,7 +303,9 @@ export class SqlReportsRepository implements ReportsRepository {
         : { kind: 'conflict', current: row.current_status };
     });
     const inOrder = complete ? [...announce.values()].sort(byEventId) : [];
-    return outcomes.map((outcome) => (outcome.kind === 'changed' ? { ...outcome, announce: inOrder } : outcome));
+    return outcomes.map((outcome) =>
+      outcome.kind === 'changed' ? { ...outcome, announce: inOrder } : outcome,
+    );
   }
 
   markPublished(ids: readonly string[]): void {

@@ -38,7 +38,9 @@ export const reportEventsUnpublishedOfUsersMigration: Migration = {
   },
 
   async down(db: Kysely<unknown>): Promise<void> {
-    await sql`DROP FUNCTION report_events_unpublished_of_users(uuid[], bigint[], integer, bigint)`.execute(db);
+    await sql`DROP FUNCTION report_events_unpublished_of_users(uuid[], bigint[], integer, bigint)`.execute(
+      db,
+    );
     await sql`DROP INDEX report_events_unpublished_user_idx`.execute(db);
   },
 };

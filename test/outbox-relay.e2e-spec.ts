@@ -1,0 +1,134 @@
+import { Logger } from '@nestjs/common';
+import { Test, TestingModule } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
+import { Subscription } from 'rxjs';
+import { InMemoryMessageBus } from '../src/bus/in-memory-message-bus';
+import { BusRecord } from '../src/bus/message-bus.interface';
+import { ConfigModule } from '../src/config/config.module';
+import { decodeReportEvent, OutboxRelay } from '../src/reports/outbox-relay';
+import { ReportEvent } from '../src/reports/report';
+import { REPORT_UPDATES_TOPIC } from '../src/reports/reports.constants';
+import { REPORTS_REPOSITORY, ReportsRepository, TransitionResult } from '../src/reports/reports.repository';
+import { ReportsStoreModule } from '../src/reports/reports-store.module';
+import { createTestDatabase, dropTestDatabase } from './support/postgres';
+
+jest.setTimeout(60_000);
+
+/** A bus that refuses publishes while `down`, as Kafka does when it cannot take a record in time. */
+class FlakyBus extends InMemoryMessageBus {
+  down = false;
+
+  override publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+    return this.down ? Promise.reject(new Error('bus down')) : super.publish(topic, key, value);
+  }
+}
+
+const changed = (result: TransitionResult) => {
+  if (result.kind !== 'changed') {
+    throw new Error(`expected a change, got ${JSON.stringify(result)}`);
+  }
+  return result;
+};
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+describe(OutboxRelay.name, () => {
+  let url: string;
+  let module: TestingModule;
+  let repository: ReportsRepository;
+  let bus: FlakyBus;
+  let relay: OutboxRelay;
+  let received: ReportEvent[];
+  let subscription: Subscription;
+
+  beforeAll(async () => {
+    url = await createTestDatabase('outbox_relay');
+    module = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot({ DATABASE_URL: url }), ReportsStoreModule],
+    }).compile();
+    module.useLogger(false);
+    await module.init();
+    repository = module.get<ReportsRepository>(REPORTS_REPOSITORY);
+  });
+
+  beforeEach(async () => {
+    // What earlier tests left is marked, so each test sees its own events only.
+    for (
+      let page = await repository.nextToPublish(500);
+      page.length > 0;
+      page = await repository.nextToPublish(500)
+    ) {
+      repository.markPublished(page.map((e) => e.id));
+    }
+    bus = new FlakyBus(100, 1_000_000);
+    relay = new OutboxRelay(repository, bus); // not bootstrapped: no sweep unless woken
+    received = [];
+    subscription = bus.subscribe(REPORT_UPDATES_TOPIC).subscribe((delivery) => {
+      if (!('gap' in delivery)) {
+        received.push(decodeReportEvent(delivery.value));
+      }
+    });
+  });
+
+  afterEach(() => subscription.unsubscribe());
+
+  afterAll(async () => {
+    await module?.close();
+    await dropTestDatabase(url);
+  });
+
+  it("publishes a change's list in id order as soon as it is handed over, and the next statement marks it", async () => {
+    const user = randomUUID();
+    const first = await repository.create(user);
+    const second = await repository.create(user);
+    const result = changed(await repository.transition(user, first.report.reportId, 'queued', ['pending']));
+
+    relay.announce(result.announce);
+    await settle();
+    expect(received).toEqual([first.event, second.event, result.event]);
+
+    expect(repository.hasUnwrittenMarks()).toBe(true);
+    expect(await repository.nextToPublish(100)).toEqual([]); // marked by this very statement
+    expect(repository.hasUnwrittenMarks()).toBe(false);
+  });
+
+  it('publishes a list once, however many changes of its statement hand it over', async () => {
+    const user = randomUUID();
+    const one = await repository.create(user);
+    const two = await repository.create(user);
+    const [a, b] = (
+      await Promise.all([
+        repository.transition(user, one.report.reportId, 'queued', ['pending']),
+        repository.transition(user, two.report.reportId, 'queued', ['pending']),
+      ])
+    ).map(changed);
+    expect(a.announce).toBe(b.announce); // one statement
+
+    relay.announce(a.announce);
+    relay.announce(b.announce);
+    await settle();
+    expect(received).toEqual([one.event, two.event, a.event, b.event]);
+  });
+
+  it('leaves what it could not publish to the sweep, which publishes it once the bus is back', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const user = randomUUID();
+      const made = await repository.create(user);
+      bus.down = true;
+      const result = changed(await repository.transition(user, made.report.reportId, 'queued', ['pending']));
+      relay.announce(result.announce);
+      await settle();
+      expect(received).toEqual([]);
+      expect(logged).toHaveBeenCalledWith('Outbox relay paused: bus down');
+
+      bus.down = false;
+      relay.announce([]); // an empty list wakes the sweep, as the interval would
+      await settle();
+      expect(received).toEqual([made.event, result.event]);
+      expect(await repository.nextToPublish(100)).toEqual([]);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});

@@ -13,11 +13,7 @@ import { REPORT_UPDATES_TOPIC } from './reports.constants';
 import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
 
 const SWEEP_INTERVAL_MS = 250;
-/**
- * Passes start at most this often. Under load a pass would otherwise follow every group commit, each
- * its own statement; waiting up to 2 ms lets one pass take the events of several (at 2,000 changes/s:
- * about 800 passes/s became at most 500, and PUT -> SSE p99 fell from 25-37 ms to 15-25 ms).
- */
+/** Sweeps start at most this often: the wakes of a burst of creations share one pass. */
 const MIN_PASS_INTERVAL_MS = 2;
 const BATCH = 500;
 

@@ -110,6 +110,21 @@ describe(OutboxRelay.name, () => {
     expect(received).toEqual([one.event, two.event, a.event, b.event]);
   });
 
+  it('skips what a later list repeats once it has been acknowledged', async () => {
+    const user = randomUUID();
+    const one = await repository.create(user);
+    const two = await repository.create(user);
+    // The second statement runs before the first list is published: it carries that list again.
+    const a = changed(await repository.transition(user, one.report.reportId, 'queued', ['pending']));
+    const b = changed(await repository.transition(user, two.report.reportId, 'queued', ['pending']));
+    expect(b.announce).toEqual([one.event, two.event, a.event, b.event]);
+
+    relay.announce(a.announce);
+    relay.announce(b.announce);
+    await settle();
+    expect(received).toEqual([one.event, two.event, a.event, b.event]);
+  });
+
   it('leaves what it could not publish to the sweep, which publishes it once the bus is back', async () => {
     const logged = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {

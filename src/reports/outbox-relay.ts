@@ -16,6 +16,14 @@ const SWEEP_INTERVAL_MS = 250;
 /** Sweeps start at most this often: the wakes of a burst of creations share one pass. */
 const MIN_PASS_INTERVAL_MS = 2;
 const BATCH = 500;
+/**
+ * Events of status changes waiting to be published, at most. Beyond this the bus is behind the changes;
+ * the lists that follow are left to the sweep, which reads them from the database at the bus's pace
+ * instead of piling them up in memory.
+ */
+const MAX_ANNOUNCED_WAITING = 2_000;
+/** Users whose highest published id the relay remembers (see publishedUpTo), at most. */
+const PUBLISHED_UP_TO_USERS = 10_000;
 
 /**
  * The outbox relay: publishes committed report events to the bus, oldest first, then has them marked
@@ -26,11 +34,12 @@ const BATCH = 500;
  * Two paths publish. A status change hands over, right after its commit, the list its statement read:
  * the changed users' unpublished events, complete and in id order (`announce`). The sweep pages through
  * whatever is still unpublished, every SWEEP_INTERVAL_MS and after a creation (`wake`): events of an
- * instance that died before publishing, of a list that failed, of a backlog too long for a list. Every
- * list, from either path and from any instance, is published in its own order, each event after the
- * previous one was acknowledged, and holds every unmarked event of its users below its own; an event is
- * marked only after its publish was acknowledged. So whenever an event reaches the bus, every lower id of
- * its user already has: streams see each event once, in order, whatever the interleaving of the lists.
+ * instance that died before publishing, of a list that failed or found the bus behind, of a backlog too
+ * long for a list. Every list, from either path and from any instance, holds every unmarked event of its
+ * users below its own, and publishes each user's events in its order, each once the one before was
+ * acknowledged; an event is marked only after its publish was acknowledged. So whenever an event reaches
+ * the bus, every lower id of its user already has: streams see each event once, in order, whatever the
+ * interleaving of the lists.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -46,6 +55,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private announcing: Promise<void> = Promise.resolve();
   /** Lists already taken: every change of one statement hands over the same list. */
   private readonly announced = new WeakSet<readonly ReportEvent[]>();
+  /** Events of lists taken and not yet published. */
+  private waiting = 0;
+  /**
+   * Per user, the highest event id this relay has had acknowledged. When the bus is slower than the
+   * changes, each list repeats what the lists before it are still publishing (it is not marked yet);
+   * this lets those repeats be skipped.
+   */
+  private readonly publishedUpTo = new Map<string, bigint>();
 
   constructor(
     @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
@@ -73,8 +90,14 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       return;
     }
     this.announced.add(events);
+    if (this.waiting + events.length > MAX_ANNOUNCED_WAITING) {
+      this.wake(); // the bus is behind: the sweep takes these from the database, at the bus's pace
+      return;
+    }
+    this.waiting += events.length;
     this.announcing = this.announcing.then(async () => {
       await this.publishInOrder(events);
+      this.waiting -= events.length;
     });
   }
 
@@ -157,15 +180,23 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** Publishes the events one after another, each once the previous one was acknowledged; false if one failed. */
+  /**
+   * Publishes the events, each user's one after another, each once the previous one was acknowledged;
+   * different users' at the same time (order matters per user only, and a bus such as Kafka takes one
+   * round trip per record). False if one failed.
+   */
   private async publishInOrder(events: readonly ReportEvent[]): Promise<boolean> {
-    try {
-      for (const event of events) {
-        await this.bus.publish(REPORT_UPDATES_TOPIC, event.userId, encodeReportEvent(event));
-        this.repository.markPublished([event.id]);
+    const byUser = new Map<string, ReportEvent[]>();
+    for (const event of events) {
+      const own = byUser.get(event.userId);
+      if (own) {
+        own.push(event);
+      } else {
+        byUser.set(event.userId, [event]);
       }
-    } catch (error) {
-      this.pause(error); // what was not published stays in the outbox for the sweep
+    }
+    const done = await Promise.all([...byUser.values()].map((own) => this.publishOneUser(own)));
+    if (!done.every(Boolean)) {
       return false;
     }
     if (this.paused) {
@@ -173,6 +204,35 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       this.logger.log('Outbox relay publishing again');
     }
     return true;
+  }
+
+  /**
+   * One user's events, in order. An event at or below the highest id of that user this relay has had
+   * acknowledged is skipped: the list that published that one had published every earlier event of the
+   * user before it (or found it marked), so it is on the bus already.
+   */
+  private async publishOneUser(events: readonly ReportEvent[]): Promise<boolean> {
+    const user = events[0].userId;
+    try {
+      for (const event of events) {
+        const id = BigInt(event.id);
+        if (id <= (this.publishedUpTo.get(user) ?? 0n)) {
+          continue;
+        }
+        await this.bus.publish(REPORT_UPDATES_TOPIC, user, encodeReportEvent(event));
+        this.repository.markPublished([event.id]);
+        if (id > (this.publishedUpTo.get(user) ?? 0n)) {
+          if (this.publishedUpTo.size >= PUBLISHED_UP_TO_USERS) {
+            this.publishedUpTo.clear(); // it only saves duplicates; forgetting is safe
+          }
+          this.publishedUpTo.set(user, id);
+        }
+      }
+      return true;
+    } catch (error) {
+      this.pause(error); // what was not published stays in the outbox for the sweep
+      return false;
+    }
   }
 
   /** Said once, not per attempt. */

@@ -50,10 +50,10 @@ interface MoveRow {
 }
 
 /**
- * Unpublished events a transition statement reads for its users, at most. A longer backlog (the bus was
- * down) is left to the relay's sweep, which pages through it.
+ * Unpublished events a transition statement reads for its users, at most. A longer backlog means the bus
+ * is down or behind; the relay's sweep pages through it, and the transitions stay cheap meanwhile.
  */
-const ANNOUNCE_LIMIT = 1_000;
+const ANNOUNCE_LIMIT = 200;
 
 /**
  * The moves of `runMoves`, one per report, as a JSON array in $1; the ids of events to mark published in

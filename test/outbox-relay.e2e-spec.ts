@@ -8,9 +8,10 @@ import { ConfigModule } from '../src/config/config.module';
 import { decodeReportEvent, OutboxRelay } from '../src/reports/outbox-relay';
 import { ReportEvent } from '../src/reports/report';
 import { REPORT_UPDATES_TOPIC } from '../src/reports/reports.constants';
-import { REPORTS_REPOSITORY, ReportsRepository, TransitionResult } from '../src/reports/reports.repository';
+import { REPORTS_REPOSITORY, ReportsRepository } from '../src/reports/reports.repository';
 import { ReportsStoreModule } from '../src/reports/reports-store.module';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
+import { changed, drainOutbox } from './support/reports-outbox';
 
 jest.setTimeout(60_000);
 
@@ -22,13 +23,6 @@ class FlakyBus extends InMemoryMessageBus {
     return this.down ? Promise.reject(new Error('bus down')) : super.publish(topic, key, value);
   }
 }
-
-const changed = (result: TransitionResult) => {
-  if (result.kind !== 'changed') {
-    throw new Error(`expected a change, got ${JSON.stringify(result)}`);
-  }
-  return result;
-};
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -52,14 +46,7 @@ describe(OutboxRelay.name, () => {
   });
 
   beforeEach(async () => {
-    // What earlier tests left is marked, so each test sees its own events only.
-    for (
-      let page = await repository.nextToPublish(500);
-      page.length > 0;
-      page = await repository.nextToPublish(500)
-    ) {
-      repository.markPublished(page.map((e) => e.id));
-    }
+    await drainOutbox(repository); // what earlier tests left
     bus = new FlakyBus(100, 1_000_000);
     relay = new OutboxRelay(repository, bus); // not bootstrapped: no sweep unless woken
     received = [];

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { ConfigModule } from '../src/config/config.module';
 import { ReportStatus } from '../src/reports/report';
-import { REPORTS_REPOSITORY, ReportsRepository, TransitionResult } from '../src/reports/reports.repository';
+import { REPORTS_REPOSITORY, ReportsRepository } from '../src/reports/reports.repository';
 import { ReportsStoreModule } from '../src/reports/reports-store.module';
 import { OUTBOX_LOCK_CLASS, SqlReportsRepository } from '../src/reports/sql-reports.repository';
 import { StoreConnection } from '../src/store/store-connection';
 import { STORE_CONNECTION } from '../src/store/store.constants';
 import { StoreHealth } from '../src/store/store.health';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
+import { changed, drainOutbox } from './support/reports-outbox';
 
 jest.setTimeout(120_000);
 
@@ -101,13 +102,6 @@ describe.each([
     await started?.module.close();
     await target?.remove();
   });
-
-  const changed = (result: TransitionResult) => {
-    if (result.kind !== 'changed') {
-      throw new Error(`expected the transition to change the report, got ${JSON.stringify(result)}`);
-    }
-    return result;
-  };
 
   it('applies the migrations at start-up and says which store it opened and what it applied', () => {
     expect(started.connection.kind).toBe(store === 'PGlite' ? 'pglite' : 'postgres');
@@ -519,14 +513,3 @@ describe(StoreConnection.name, () => {
     ).rejects.toThrow(/ECONNREFUSED|connect/);
   });
 });
-
-/** Marks everything published, so a test sees only the events it makes. */
-async function drainOutbox(repository: ReportsRepository): Promise<void> {
-  for (
-    let batch = await repository.nextToPublish(500);
-    batch.length > 0;
-    batch = await repository.nextToPublish(500)
-  ) {
-    repository.markPublished(batch.map((e) => e.id)); // written by the next call
-  }
-}

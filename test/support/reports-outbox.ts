@@ -1,0 +1,20 @@
+import { ReportsRepository, TransitionResult } from '../../src/reports/reports.repository';
+
+/** The result of a transition that changed the report; throws, naming what came back, otherwise. */
+export function changed(result: TransitionResult): Extract<TransitionResult, { kind: 'changed' }> {
+  if (result.kind !== 'changed') {
+    throw new Error(`expected the transition to change the report, got ${JSON.stringify(result)}`);
+  }
+  return result;
+}
+
+/** Marks everything published, so a test sees only the events it makes. */
+export async function drainOutbox(repository: ReportsRepository): Promise<void> {
+  for (
+    let page = await repository.nextToPublish(500);
+    page.length > 0;
+    page = await repository.nextToPublish(500)
+  ) {
+    repository.markPublished(page.map((e) => e.id)); // written by the next call
+  }
+}

@@ -25,8 +25,21 @@ interface StoreUnderTest {
   remove(): Promise<void>;
 }
 
+/**
+ * A fresh database whose default isolation is REPEATABLE READ, as a server may be configured: the store
+ * must run its statements under READ COMMITTED all the same (one snapshot per statement, a fresh one in
+ * the function that reads what to announce).
+ */
 async function freshPostgresDatabase(): Promise<StoreUnderTest> {
   const url = await createTestDatabase('reports_store');
+  const admin = new Client({ connectionString: url });
+  await admin.connect();
+  try {
+    const name = decodeURIComponent(new URL(url).pathname.slice(1));
+    await admin.query(`ALTER DATABASE "${name}" SET default_transaction_isolation = 'repeatable read'`);
+  } finally {
+    await admin.end();
+  }
   return { env: { DATABASE_URL: url }, remove: () => dropTestDatabase(url) };
 }
 

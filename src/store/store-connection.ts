@@ -1,5 +1,5 @@
 import { PGlite, types } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -92,7 +92,18 @@ function openPostgres(databaseUrl: string, logger: StoreLogger): OpenedStore {
   );
   const url = new URL(databaseUrl);
   const location = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool,
+      // The reports' statements rely on READ COMMITTED, whatever the server's default: a fresh snapshot
+      // per statement, and one per query of a VOLATILE function (see SqlReportsRepository).
+      onCreateConnection: async (connection) => {
+        await connection.executeQuery(
+          CompiledQuery.raw('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED'),
+        );
+      },
+    }),
+  });
   return { kind: 'postgres', location, db, release: () => undefined };
 }
 

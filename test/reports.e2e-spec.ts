@@ -225,6 +225,47 @@ describe('reports over Kafka: two instances, and status updates from v4_messages
     ]);
   });
 
+  it('streams on both instances every change of many made at once through both, once and in id order', async () => {
+    const user = randomUUID();
+    const readers = await Promise.all(
+      [a, b].map((app) => SseReader.open(`${app.baseUrl}/v4/sse?user_id=${user}`)),
+    );
+    const reports: string[] = [];
+    for (let n = 0; n < 6; n++) {
+      reports.push((await client(n % 2 ? b : a).create(user)).body.reportId as string);
+    }
+    // Every report from pending to completed, each step through A or B in turn, all reports at once: the
+    // two instances write, and announce, events of the same user at the same time.
+    await Promise.all(
+      reports.map(async (id, n) => {
+        for (const [step, status] of ['queued', 'processing', 'completed'].entries()) {
+          expect((await client((n + step) % 2 ? b : a).put(user, { id, status })).status).toBe(200);
+        }
+      }),
+    );
+    const total = reports.length * 4;
+    for (const reader of readers) {
+      await reader.waitForEvents(total, 20_000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    readers.forEach((reader) => reader.close());
+    for (const reader of readers) {
+      const ids = reader.events.map((event) => BigInt(event.id!));
+      expect(ids).toHaveLength(total);
+      expect(ids.every((id, n) => n === 0 || id > ids[n - 1])).toBe(true);
+      const changes = reader.events.map((event) => JSON.parse(event.data) as { id: string; status: string });
+      for (const id of reports) {
+        expect(changes.filter((change) => change.id === id).map((change) => change.status)).toEqual([
+          'pending',
+          'queued',
+          'processing',
+          'completed',
+        ]);
+      }
+    }
+    expect(readers[0].events.map((event) => event.id)).toEqual(readers[1].events.map((event) => event.id));
+  });
+
   it('applies status updates from v4_messages once, and dead-letters the rejected ones with the reason', async () => {
     const user = randomUUID();
     const created = await client(a).create(user);

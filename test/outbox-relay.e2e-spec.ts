@@ -15,12 +15,20 @@ import { changed, drainOutbox } from './support/reports-outbox';
 
 jest.setTimeout(60_000);
 
-/** A bus that refuses publishes while `down`, as Kafka does when it cannot take a record in time. */
+/**
+ * A bus that refuses publishes while `down`, as Kafka does when it cannot take a record in time, and
+ * holds them until `held` settles, as when it is behind.
+ */
 class FlakyBus extends InMemoryMessageBus {
   down = false;
+  held?: Promise<void>;
 
-  override publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
-    return this.down ? Promise.reject(new Error('bus down')) : super.publish(topic, key, value);
+  override async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+    await this.held;
+    if (this.down) {
+      throw new Error('bus down');
+    }
+    return super.publish(topic, key, value);
   }
 }
 
@@ -110,6 +118,36 @@ describe(OutboxRelay.name, () => {
     relay.announce(b.announce);
     await settle();
     expect(received).toEqual([one.event, two.event, a.event, b.event]);
+  });
+
+  it('leaves lists to the sweep while too many announced events wait for a slow bus', async () => {
+    let release = () => undefined as void;
+    bus.held = new Promise<void>((resolve) => (release = resolve));
+    const sweep = jest.spyOn(repository, 'nextToPublish');
+    try {
+      const user = randomUUID();
+      const list = (from: number, length: number): ReportEvent[] =>
+        Array.from({ length }, (_, n) => ({
+          id: String(from + n),
+          userId: user,
+          reportId: randomUUID(),
+          status: 'queued' as const,
+          createdAt: new Date().toISOString(),
+        }));
+      const first = list(1e12, 1_500);
+      const second = list(1e12 + 1_500, 600); // 2,100 would wait: more than the relay holds
+      relay.announce(first);
+      relay.announce(second);
+      await settle();
+      expect(sweep).toHaveBeenCalled(); // the sweep takes over, from the database
+
+      bus.held = undefined;
+      release();
+      await settle();
+      expect(received.map((event) => event.id)).toEqual(first.map((event) => event.id));
+    } finally {
+      sweep.mockRestore();
+    }
   });
 
   it('leaves what it could not publish to the sweep, which publishes it once the bus is back', async () => {

@@ -50,6 +50,24 @@ interface MoveRow {
 }
 
 /**
+ * The CTEs `to_mark` and `marked` of both statements that write marks: mark published the events whose
+ * ids the text parameter `parameter` holds, comma-separated. `to_mark` locks those rows, skipping rows
+ * another transaction is marking (never waiting on them, so marks add no lock wait and cannot deadlock),
+ * and `marked` marks those not marked yet. Both find rows by primary key: a condition
+ * `published_at IS NULL` on report_events itself would let the planner scan a partial index instead, and
+ * those hold an entry for every event marked since the last vacuum (tens of thousands under load).
+ */
+const markPublishedCtes = (parameter: string): string => `to_mark AS MATERIALIZED (
+  SELECT id, published_at FROM report_events WHERE id = ANY (string_to_array(${parameter}, ',')::bigint[])
+  ORDER BY id FOR UPDATE SKIP LOCKED
+),
+marked AS (
+  UPDATE report_events AS e SET published_at = now()
+  FROM to_mark AS m
+  WHERE e.id = m.id AND m.published_at IS NULL
+)`;
+
+/**
  * Unpublished events a transition statement reads for its users, at most. A longer backlog means the bus
  * is down or behind; the relay's sweep pages through it, and the transitions stay cheap meanwhile.
  */
@@ -61,13 +79,9 @@ const ANNOUNCE_LIMIT = 200;
  *
  * `input` keeps each move's place (ord); `changed` is every conditional UPDATE; `locked` takes the changed
  * users' locks, sorted, once all rows are updated; `announced` draws the event ids after the locks (its
- * source rows join `locked`), in move order. `to_mark` locks the rows to mark, skipping rows another
- * transaction is marking (never waiting on them, so marks add no lock wait), and `marked` marks those not
- * marked yet. Both find rows by primary key: a condition `published_at IS NULL` on report_events itself
- * would let the planner scan a partial index instead, and those hold an entry for every event marked
- * since the last vacuum (tens of thousands under load). `unpublished` reads the changed users'
- * unpublished events through a function that takes a fresh snapshot after the locks (see the 0003
- * migration). Every move comes back, with its event when it changed, else with the status it found; then
+ * source rows join `locked`), in move order. `to_mark` and `marked` write the marks (markPublishedCtes).
+ * `unpublished` reads the changed users' unpublished events through a function that takes a fresh
+ * snapshot after the locks (see the 0003 migration). Every move comes back, with its event when it changed, else with the status it found; then
  * the unpublished events, with ord null.
  */
 const MOVES_SQL = preparedStatement(
@@ -92,15 +106,7 @@ announced AS (
   SELECT c.user_id, c.report_id, c.status FROM changed AS c CROSS JOIN locked ORDER BY c.ord
   RETURNING id, report_id, status, created_at
 ),
-to_mark AS MATERIALIZED (
-  SELECT id, published_at FROM report_events WHERE id = ANY (string_to_array($2, ',')::bigint[])
-  ORDER BY id FOR UPDATE SKIP LOCKED
-),
-marked AS (
-  UPDATE report_events AS e SET published_at = now()
-  FROM to_mark AS m
-  WHERE e.id = m.id AND m.published_at IS NULL
-),
+${markPublishedCtes('$2')},
 unpublished AS MATERIALIZED (
   SELECT u.* FROM locked, LATERAL report_events_unpublished_of_users(
     ARRAY(SELECT DISTINCT user_id FROM changed), string_to_array($2, ',')::bigint[], $3, locked.users
@@ -263,22 +269,27 @@ export class SqlReportsRepository implements ReportsRepository {
         .then((result) => result.rows),
     );
     const byOrd = new Map<number, MoveRow>();
-    const announce = new Map<string, ReportEvent>();
+    const events = new Map<string, ReportEvent>(); // this statement's and the unpublished ones, by id
+    let unpublishedRows = 0;
     for (const row of rows) {
       if (row.ord !== null) {
         byOrd.set(row.ord, row);
-      } else if (row.event_id !== null && row.event_status !== null && row.event_created_at !== null) {
-        announce.set(
+      } else {
+        unpublishedRows++;
+      }
+      if (row.event_id !== null && row.event_status !== null && row.event_created_at !== null) {
+        events.set(
           row.event_id,
           toEvent({ ...row, id: row.event_id, status: row.event_status, created_at: row.event_created_at }),
         );
       }
     }
     // A longer backlog may have been cut short, and then this statement's events cannot go out before it.
-    const complete = announce.size < ANNOUNCE_LIMIT;
-    const outcomes = moves.map((move, ord): MoveOutcome => {
+    const announce = unpublishedRows < ANNOUNCE_LIMIT ? [...events.values()].sort(byEventId) : [];
+    return moves.map((move, ord): MoveOutcome => {
       const row = byOrd.get(ord);
-      if (row?.event_id && row.created_at && row.updated_at && row.event_created_at) {
+      const event = row?.event_id ? events.get(row.event_id) : undefined;
+      if (row?.created_at && row.updated_at && event) {
         const report: Report = {
           userId: row.user_id,
           reportId: row.report_id,
@@ -286,14 +297,7 @@ export class SqlReportsRepository implements ReportsRepository {
           createdAt: row.created_at.toISOString(),
           updatedAt: row.updated_at.toISOString(),
         };
-        const event = toEvent({
-          ...row,
-          id: row.event_id,
-          status: move.to,
-          created_at: row.event_created_at,
-        });
-        announce.set(event.id, event);
-        return { kind: 'changed', report, event, announce: [] };
+        return { kind: 'changed', report, event, announce };
       }
       if (!row?.current_status) {
         return { kind: 'not-found' };
@@ -302,10 +306,6 @@ export class SqlReportsRepository implements ReportsRepository {
         ? { kind: 'retry', current: row.current_status }
         : { kind: 'conflict', current: row.current_status };
     });
-    const inOrder = complete ? [...announce.values()].sort(byEventId) : [];
-    return outcomes.map((outcome) =>
-      outcome.kind === 'changed' ? { ...outcome, announce: inOrder } : outcome,
-    );
   }
 
   markPublished(ids: readonly string[]): void {
@@ -376,8 +376,7 @@ export class SqlReportsRepository implements ReportsRepository {
 
 /**
  * Marks the ids in $1 (comma-separated) published, and selects what is still unpublished. The SELECT sees
- * the table as it was before the UPDATE, so it leaves those ids out itself. Rows another transaction is
- * marking are skipped, as in MOVES_SQL: marks never wait for each other, so they cannot deadlock.
+ * the table as it was before the UPDATE, so it leaves those ids out itself. Marks as markPublishedCtes says.
  *
  * The marks commit without waiting for the WAL flush (synchronous_commit off for this transaction only):
  * a mark lost in a crash only means the event is published once more, which streams drop by id. The
@@ -390,15 +389,7 @@ WITH published AS MATERIALIZED (
   SELECT unnest(string_to_array($1, ',')::bigint[]) AS id
   FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
 ),
-to_mark AS MATERIALIZED (
-  SELECT id, published_at FROM report_events WHERE id IN (SELECT id FROM published)
-  ORDER BY id FOR UPDATE SKIP LOCKED
-),
-marked AS (
-  UPDATE report_events AS e SET published_at = now()
-  FROM to_mark AS m
-  WHERE e.id = m.id AND m.published_at IS NULL
-)
+${markPublishedCtes('$1')}
 SELECT id, user_id, report_id, status, created_at FROM report_events
 WHERE published_at IS NULL AND id NOT IN (SELECT id FROM published)
 ORDER BY id

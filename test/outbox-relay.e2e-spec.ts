@@ -11,7 +11,7 @@ import { REPORT_UPDATES_TOPIC } from '../src/reports/reports.constants';
 import { REPORTS_REPOSITORY, ReportsRepository } from '../src/reports/reports.repository';
 import { ReportsStoreModule } from '../src/reports/reports-store.module';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
-import { changed, drainOutbox } from './support/reports-outbox';
+import { changed, drainOutbox, queueTogether } from './support/reports-outbox';
 
 jest.setTimeout(60_000);
 
@@ -91,12 +91,7 @@ describe(OutboxRelay.name, () => {
     const user = randomUUID();
     const one = await repository.create(user);
     const two = await repository.create(user);
-    const [a, b] = (
-      await Promise.all([
-        repository.transition(user, one.report.reportId, 'queued', ['pending']),
-        repository.transition(user, two.report.reportId, 'queued', ['pending']),
-      ])
-    ).map(changed);
+    const [a, b] = await queueTogether(repository, [one.report, two.report]);
     expect(a.announce).toBe(b.announce); // one statement
 
     relay.announce(a.announce);

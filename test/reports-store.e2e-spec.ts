@@ -15,7 +15,7 @@ import { StoreConnection } from '../src/store/store-connection';
 import { STORE_CONNECTION } from '../src/store/store.constants';
 import { StoreHealth } from '../src/store/store.health';
 import { createTestDatabase, dropTestDatabase } from './support/postgres';
-import { changed, drainOutbox } from './support/reports-outbox';
+import { changed, drainOutbox, queueTogether } from './support/reports-outbox';
 
 jest.setTimeout(120_000);
 
@@ -307,12 +307,7 @@ describe.each([
     const other = randomUUID();
     const mine = await sut.create(user);
     const theirs = await sut.create(other);
-    const [a, b] = (
-      await Promise.all([
-        sut.transition(user, mine.report.reportId, 'queued', ['pending']),
-        sut.transition(other, theirs.report.reportId, 'queued', ['pending']),
-      ])
-    ).map(changed);
+    const [a, b] = await queueTogether(sut, [mine.report, theirs.report]);
     expect(a.announce).toBe(b.announce);
     expect(a.announce).toEqual([mine.event, theirs.event, a.event, b.event]);
   });

@@ -1,3 +1,4 @@
+import { Report } from '../../src/reports/report';
 import { ReportsRepository, TransitionResult } from '../../src/reports/reports.repository';
 
 /** The result of a transition that changed the report; throws, naming what came back, otherwise. */
@@ -17,4 +18,18 @@ export async function drainOutbox(repository: ReportsRepository): Promise<void> 
   ) {
     repository.markPublished(page.map((e) => e.id)); // written by the next call
   }
+}
+
+/**
+ * Moves pending reports to queued, submitting every move before awaiting any, so that they share one
+ * statement; each must change.
+ */
+export async function queueTogether(
+  repository: ReportsRepository,
+  reports: readonly Report[],
+): Promise<Extract<TransitionResult, { kind: 'changed' }>[]> {
+  const results = await Promise.all(
+    reports.map((report) => repository.transition(report.userId, report.reportId, 'queued', ['pending'])),
+  );
+  return results.map(changed);
 }

@@ -576,6 +576,8 @@ async function main(): Promise<void> {
   let publishStartMs = 0;
   let windowStartMs = 0;
   let windowEndMs = 0;
+  // wall-clock start of the window, to line per-second figures up with the server's own logs
+  let windowStartedAt = '';
   let stopSending = false;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   let serverCpuStart = 0;
@@ -597,6 +599,7 @@ async function main(): Promise<void> {
     }
     windowStartMs = performance.now();
     windowStartNs = nowNs();
+    windowStartedAt = new Date().toISOString();
     cpuStart = process.cpuUsage();
     serverCpuStart = readProcCpuMs(args.serverPid) ?? 0;
     machineStart = readMachineBusyMs();
@@ -909,6 +912,7 @@ async function main(): Promise<void> {
       max: round(Math.max(0, loopDelay.max / 1e6 - 1), 1),
     },
     window_s: round(windowWallMs / 1000, 2),
+    window_started_at: windowStartedAt,
     grace_s: round(graceMs / 1000, 2),
     duration_s: round((performance.now() - startedAt) / 1000, 2),
   };

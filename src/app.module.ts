@@ -44,9 +44,9 @@ export class AppModule {
             forbidNonWhitelisted: true,
             transform: true,
             validateCustomDecorators: true,
-            // What the pipe sets anyway. Given here, its per-call `{ ...options, validationError }` overrides a
-            // key instead of adding one, which in Node 20's V8 made a new hidden class, in the old generation,
-            // on every request (see newEvent in sql-reports.repository.ts).
+            // What the pipe sets anyway. Given here, the pipe's per-call `{ ...options, validationError }`
+            // overrides a key instead of adding one, which made a V8 hidden class per request (see
+            // `no-restricted-syntax` in eslint.config.mjs).
             validationError: { target: false },
           }),
         },

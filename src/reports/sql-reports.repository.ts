@@ -441,6 +441,12 @@ function eventOf(row: ReportRow & { event_id: string; event_created_at: Date }):
 }
 
 /** Field by field, not as `{ ...row, id: row.event_id }`: see `no-restricted-syntax` in eslint.config.mjs. */
-function newEvent(id: string, userId: string, reportId: string, status: ReportStatus, createdAt: Date): ReportEvent {
+function newEvent(
+  id: string,
+  userId: string,
+  reportId: string,
+  status: ReportStatus,
+  createdAt: Date,
+): ReportEvent {
   return { id, userId, reportId, status, createdAt: createdAt.toISOString() };
 }

@@ -1,10 +1,11 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { BroadcasterModule } from './broadcaster/broadcaster.module';
 import { BusModule } from './bus/bus.module';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { HttpBodyModule } from './common/http/http-body.module';
+import { createValidationPipe } from './common/validation/validation-pipe';
 import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
@@ -39,16 +40,7 @@ export class AppModule {
       providers: [
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({
-            whitelist: true,
-            forbidNonWhitelisted: true,
-            transform: true,
-            validateCustomDecorators: true,
-            // What the pipe sets anyway. Given here, the pipe's per-call `{ ...options, validationError }`
-            // overrides a key instead of adding one, which made a V8 hidden class per request (see
-            // `no-restricted-syntax` in eslint.config.mjs).
-            validationError: { target: false },
-          }),
+          useValue: createValidationPipe(),
         },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],

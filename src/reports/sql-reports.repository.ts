@@ -81,8 +81,8 @@ const ANNOUNCE_LIMIT = 200;
  * users' locks, sorted, once all rows are updated; `announced` draws the event ids after the locks (its
  * source rows join `locked`), in move order. `to_mark` and `marked` write the marks (markPublishedCtes).
  * `unpublished` reads the changed users' unpublished events through a function that takes a fresh
- * snapshot after the locks (see the 0003 migration). Every move comes back, with its event when it changed, else with the status it found; then
- * the unpublished events, with ord null.
+ * snapshot after the locks (see the 0003 migration). Every move comes back, with its event when it
+ * changed, else with the status it found; then the unpublished events, with ord null.
  */
 const MOVES_SQL = preparedStatement(
   'report_moves',

@@ -86,7 +86,11 @@ describe(InMemoryMessageBus.name, () => {
     for (const value of ['one', 'two', 'three']) {
       await sut.publish('commands', null, value);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Wait for the third command rather than a fixed time: on a loaded machine 50 ms was not enough.
+    const deadline = Date.now() + 5_000;
+    while (handled.length < 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     expect(handled).toEqual(['one', 'two', 'three']);
     await sut.close();
   });

@@ -11,14 +11,19 @@
 set -euo pipefail
 
 usage() {
+  local base=${SSE_GATEWAY_URL:-http://localhost:3000} machine
   cat <<EOF
 usage: $(basename "$0") <userID> <reportID> <new-status>
 
-Changes a report's status with PUT \${SSE_GATEWAY_URL:-http://localhost:3000}/v4/report?user_id=<userID>.
-Statuses: pending, queued, processing, completed, failed, canceled. Legal changes:
-  pending -> queued | canceled     queued -> processing | canceled    processing -> completed | failed
-  failed -> pending                canceled -> pending
+Changes a report's status with PUT ${base%/}/v4/report?user_id=<userID>.
 EOF
+  # The status machine lives in the service; ask it rather than keep a copy here that could drift.
+  if machine=$(curl -fsS --connect-timeout 2 --max-time 5 "${base%/}/v4/transitions" 2>/dev/null); then
+    echo "Statuses, and where each may go next (GET /v4/transitions):"
+    printf '%s\n' "$machine"
+  else
+    echo "GET ${base%/}/v4/transitions lists the statuses and legal changes once the service is running."
+  fi
 }
 
 if [[ $# -eq 1 && ($1 == -h || $1 == --help) ]]; then

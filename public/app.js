@@ -2,17 +2,11 @@
 // change arrive live over GET /v4/sse. Plain JS, no build step. Data only ever reaches the DOM
 // through textContent and attributes, never innerHTML.
 
-const STATUSES = ['pending', 'queued', 'processing', 'completed', 'failed', 'canceled'];
-
-/** The legal moves of the state machine (SPEC 2.4); the service enforces them, the page only offers them. */
-const NEXT = {
-  pending: ['queued', 'canceled'],
-  queued: ['processing', 'canceled'],
-  processing: ['completed', 'failed'],
-  completed: [],
-  failed: ['pending'],
-  canceled: ['pending'],
-};
+/**
+ * The status machine, as the service states it (GET /v4/transitions): `statuses`, and `next` (where a
+ * report in each status may go). The service enforces it; the page only offers those moves.
+ */
+const machine = { statuses: [], next: null };
 
 const ACTION_LABELS = {
   queued: 'Queue',
@@ -153,7 +147,9 @@ function showUserIdError(message) {
 function signIn(rawUserId) {
   const userId = rawUserId.trim();
   if (!UUID.test(userId)) {
-    showUserIdError('The user ID must be a UUID, like 6f1c1c52-2e55-4a52-9d1c-5b0d7c9a3f10. "New user" makes one.');
+    showUserIdError(
+      'The user ID must be a UUID, like 6f1c1c52-2e55-4a52-9d1c-5b0d7c9a3f10. "New user" makes one.',
+    );
     ui.userId.focus();
     return;
   }
@@ -321,7 +317,7 @@ function timeElement(iso) {
 }
 
 function statusMark(status) {
-  const known = STATUSES.includes(status);
+  const known = machine.statuses.includes(status);
   const mark = document.createElement('span');
   mark.className = `status status--${known ? status : 'unknown'}`;
   mark.dataset.status = String(status);
@@ -373,7 +369,14 @@ function renderRow(report) {
 }
 
 function renderActions(container, report) {
-  const next = NEXT[report.reportStatus] ?? [];
+  if (!machine.next) {
+    const waiting = document.createElement('span');
+    waiting.className = 'muted';
+    waiting.textContent = '…';
+    container.replaceChildren(waiting); // filled in by loadMachine()
+    return;
+  }
+  const next = machine.next[report.reportStatus] ?? [];
   const buttons = next.map((status) => {
     const button = document.createElement('button');
     button.type = 'button';
@@ -381,7 +384,10 @@ function renderActions(container, report) {
     button.dataset.status = status;
     button.textContent = ACTION_LABELS[status];
     button.title = `Change the status to ${status}`;
-    button.setAttribute('aria-label', `${ACTION_LABELS[status]}: change report ${shortId(report.reportId)} to ${status}`);
+    button.setAttribute(
+      'aria-label',
+      `${ACTION_LABELS[status]}: change report ${shortId(report.reportId)} to ${status}`,
+    );
     return button;
   });
   if (buttons.length === 0) {
@@ -427,7 +433,10 @@ async function changeStatus(reportId, status) {
       return;
     }
     const current = state.reports.get(reportId);
-    if ((state.liveUpdates.get(reportId) ?? 0) === updatesBefore || current?.reportStatus === updated.reportStatus) {
+    if (
+      (state.liveUpdates.get(reportId) ?? 0) === updatesBefore ||
+      current?.reportStatus === updated.reportStatus
+    ) {
       upsertReport(updated);
     } else {
       // Another change of this report arrived live meanwhile: the answer may be older than it; ask again.
@@ -526,7 +535,7 @@ function openStream() {
       console.warn('Ignored a report_status_update that is not JSON:', event.data, error);
       return;
     }
-    if (!update || typeof update.id !== 'string' || !STATUSES.includes(update.status)) {
+    if (!update || typeof update.id !== 'string' || typeof update.status !== 'string') {
       console.warn('Ignored a malformed report_status_update:', event.data);
       return;
     }
@@ -585,7 +594,27 @@ window.addEventListener('online', () => {
   }
 });
 
+/** Reads the status machine once, retrying until the service answers; then offers each row its moves. */
+async function loadMachine(attempt = 0) {
+  try {
+    const answer = await api('GET', '/v4/transitions');
+    machine.statuses = answer.statuses;
+    machine.next = answer.next;
+  } catch (error) {
+    showReportsError(`Could not load the report statuses: ${error.message}`);
+    setTimeout(() => void loadMachine(attempt + 1), Math.min(1000 * 2 ** attempt, MAX_BACKOFF_MS));
+    return;
+  }
+  showReportsError('');
+  for (const [reportId, row] of state.rows) {
+    const [statusCell, , , actionsCell] = row.cells;
+    statusCell.replaceChildren(statusMark(state.reports.get(reportId).reportStatus));
+    renderActions(actionsCell.querySelector('.actions'), state.reports.get(reportId));
+  }
+}
+
 (function start() {
+  void loadMachine();
   ui.token.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
   if (new URLSearchParams(location.search).get('auth') === 'jwt' || ui.token.value) {
     ui.auth.open = true;

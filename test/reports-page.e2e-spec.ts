@@ -192,6 +192,16 @@ describe('the reports page in Chromium', () => {
     ]);
     const colours = await Promise.all((await marks.all()).map(backgroundOf));
     expect(new Set(colours).size).toBe(6);
+    // Each row offers exactly the moves the service's status machine allows from its status.
+    const machine = (await (await fetch(`${running.baseUrl}/v4/transitions`)).json()) as {
+      next: Record<string, string[]>;
+    };
+    for (const tr of await row.all()) {
+      const status = (await tr.getAttribute('data-status')) ?? '';
+      const buttons = await tr.locator('button.action').all();
+      const offered = await Promise.all(buttons.map((button) => button.getAttribute('data-status')));
+      expect({ status, offered }).toEqual({ status, offered: machine.next[status] });
+    }
     expect(await markerSurvived(page)).toBe(true);
 
     await mkdir(dirname(SCREENSHOT), { recursive: true });
@@ -268,6 +278,14 @@ describe('update_report_status.sh', () => {
       expect(run.stdout).toBe('');
     },
   );
+
+  it("lists the service's statuses and legal changes in its usage", async () => {
+    const run = await runScript(['--help'], running.baseUrl);
+    expect(run.code).toBe(0);
+    const machine: unknown = await (await fetch(`${running.baseUrl}/v4/transitions`)).json();
+    expect(run.stdout).toContain(`${JSON.stringify(machine)}\n`);
+    expect(run.stdout).toContain('"pending":["queued","canceled"]');
+  });
 
   it('exits 1 on an illegal change and prints the 409 answer, which names the current status', async () => {
     const userId = randomUUID();

@@ -95,6 +95,18 @@ describe('reports: the status machine over HTTP, its outbox and its stream', () 
     expect((await api.list(randomUUID())).body).toEqual([]);
   });
 
+  it('states its status machine at GET /v4/transitions, as the product defines it', async () => {
+    const response = await fetch(`${app.baseUrl}/v4/transitions`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { statuses: string[]; next: Record<string, string[]> };
+    expect(body.statuses).toEqual([...REPORT_STATUSES]);
+    const stated = Object.entries(body.next).flatMap(([from, targets]) =>
+      targets.map((to) => `${from}→${to}`),
+    );
+    expect(new Set(stated)).toEqual(LEGAL);
+    expect(stated).toHaveLength(LEGAL.size);
+  });
+
   const pairs = REPORT_STATUSES.flatMap((from) => REPORT_STATUSES.map((to) => [from, to] as const));
   it.each(pairs)('%s → %s: 200 when legal, else 409 naming the current status', async (from, to) => {
     const user = randomUUID();

@@ -1,4 +1,4 @@
-/** Who may use a route when AUTH_MODE=jwt (SPEC 4). */
+/** Who may use a route when AUTH_MODE=jwt (AUTH_MODE=jwt). */
 export type AccessRule =
   /** Reads a stream: any valid token; with `subjectQuery`, the token's subject must be that query value. */
   | { readonly kind: 'subscriber'; readonly subjectQuery?: string }

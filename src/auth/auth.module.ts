@@ -4,7 +4,7 @@ import { AccessGuard } from './access.guard';
 import { TOKEN_VERIFIER } from './auth.constants';
 import { TokenVerifier } from './token-verifier';
 
-/** Access control (SPEC 4): AUTH_MODE=off serves everyone, with a warning; jwt verifies tokens. */
+/** Access control: AUTH_MODE=off serves everyone, with a warning; jwt verifies tokens. */
 @Global()
 @Module({
   providers: [

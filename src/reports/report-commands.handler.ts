@@ -1,9 +1,10 @@
-import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { BusRecord, MessageBus } from '../bus/message-bus.interface';
 import { UpdateReportDto } from './dto/update-report.dto';
+import { IllegalTransitionError, ReportNotFoundError } from './report.errors';
 import { REPORT_COMMANDS_TOPIC, REPORT_DEAD_LETTER_TOPIC } from './reports.constants';
 import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
 import { ReportsService } from './reports.service';
@@ -57,7 +58,9 @@ export class ReportCommandsHandler {
       await this.reports.transition(owner, update.id, update.status);
       return undefined;
     } catch (error) {
-      if (error instanceof HttpException) {
+      // The state machine's refusals are the sender's problem: dead-lettered. Anything else (the
+      // store is down) is ours, and the bus retries the command.
+      if (error instanceof IllegalTransitionError || error instanceof ReportNotFoundError) {
         return error.message;
       }
       throw error;

@@ -15,9 +15,11 @@ import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseEvent } from '../sse/sse-event';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { ReportDto } from './dto/report.dto';
+import { ReportTransitionsDto, toReportTransitionsResponse } from './dto/report-transitions.dto';
 import { UpdateReportDto } from './dto/update-report.dto';
 import { UserIdQueryDto, UserIdStreamQueryDto } from './dto/user-id-query.dto';
 import { Report } from './report';
+import { describeTransitions } from './report-status.machine';
 import { ReportsService } from './reports.service';
 
 @ApiTags('v4: reports')
@@ -43,12 +45,17 @@ export class ReportsController {
     return this.reports.list(query.user_id);
   }
 
+  // The same for everyone and no secret: open under AUTH_MODE=jwt too, so the page can read it before sign-in.
+  @Get('transitions')
+  @ApiOperation({ summary: 'The status machine: every status, and where a report in each may go next' })
+  @ApiOkResponse({ type: ReportTransitionsDto })
+  transitions(): ReportTransitionsDto {
+    return toReportTransitionsResponse();
+  }
+
   @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
   @Put('report')
-  @ApiOperation({
-    summary:
-      'Change the status of a report: pending→queued|canceled, queued→processing|canceled, processing→completed|failed, failed→pending, canceled→pending',
-  })
+  @ApiOperation({ summary: `Change the status of a report: ${describeTransitions()}` })
   @ApiOkResponse({ type: ReportDto })
   @ApiNotFoundResponse({ description: 'No such report for this user' })
   @ApiConflictResponse({

@@ -5,7 +5,7 @@ import { ReportsStoreModule } from './reports-store.module';
 import { ReportsController } from './reports.controller';
 import { ReportsService } from './reports.service';
 
-/** Reports, their status machine, the outbox relay and the v4_messages commands (SPEC 2.4). */
+/** Reports, their status machine, the outbox relay and the v4_messages commands. */
 @Module({
   imports: [ReportsStoreModule],
   controllers: [ReportsController],

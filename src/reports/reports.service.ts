@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
@@ -6,10 +6,14 @@ import { SseEvent } from '../sse/sse-event';
 import { OutboxRelay } from './outbox-relay';
 import { Report, ReportStatus } from './report';
 import { reportEventStream } from './report-event-stream';
-import { allowedSources, nextStatuses } from './report-transitions';
+import { IllegalTransitionError, ReportNotFoundError } from './report.errors';
+import { allowedSources } from './report-status.machine';
 import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
 
-/** Reports and their status machine (SPEC 2.4). Every change is announced through the outbox. */
+/**
+ * Reports and their status machine. Every change is announced through the outbox. Failures are domain
+ * errors (report.errors.ts): the HTTP filter and the command handler each map them once.
+ */
 @Injectable()
 export class ReportsService {
   constructor(
@@ -36,16 +40,9 @@ export class ReportsService {
         this.relay.announce(result.announce);
         return result.report;
       case 'not-found':
-        throw new NotFoundException(`Report ${reportId} was not found for user ${userId}`);
-      case 'conflict': {
-        const next = nextStatuses(result.current);
-        throw new ConflictException(
-          `Report ${reportId} is ${result.current}; it cannot become ${status}` +
-            (next.length > 0
-              ? ` (from ${result.current} it can become ${next.join(' or ')})`
-              : ` (${result.current} is final)`),
-        );
-      }
+        throw new ReportNotFoundError(userId, reportId);
+      case 'conflict':
+        throw new IllegalTransitionError(reportId, result.current, status);
     }
   }
 

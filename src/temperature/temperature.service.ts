@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { isBusGap, MessageBus } from '../bus/message-bus.interface';
@@ -6,6 +6,7 @@ import { SseEvent } from '../sse/sse-event';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { RecordedTemperatureEventDto } from './dto/temperature-event.dto';
 import { TEMPERATURE_TOPIC } from './temperature.constants';
+import { UnregisteredEntityError } from './temperature.errors';
 import {
   decodeTemperatureEvent,
   encodeTemperatureEvent,
@@ -60,9 +61,7 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
 
   observe(entityId: string, temperature: number): Promise<RecordedTemperatureEventDto> {
     if (!this.registered.has(entityId)) {
-      throw new NotFoundException(
-        `Temperature entity ${entityId} is not registered; POST /api/temperature/${entityId}/registration first`,
-      );
+      throw new UnregisteredEntityError(entityId);
     }
     return this.record({ type: 'TemperatureRead', entityId, temperature });
   }

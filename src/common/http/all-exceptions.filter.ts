@@ -3,7 +3,9 @@ import { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { requestIdOf } from '../../logging/request-id';
 import { BusUnavailableError } from '../../bus/bus.errors';
+import { IllegalTransitionError, ReportNotFoundError } from '../../reports/report.errors';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
+import { UnregisteredEntityError } from '../../temperature/temperature.errors';
 
 interface ErrorBody {
   statusCode: number;
@@ -106,6 +108,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
         message: exception.message,
         headers: { 'Retry-After': '5' },
       };
+    }
+    if (exception instanceof ReportNotFoundError || exception instanceof UnregisteredEntityError) {
+      return { status: HttpStatus.NOT_FOUND, message: exception.message, headers: {} };
+    }
+    if (exception instanceof IllegalTransitionError) {
+      return { status: HttpStatus.CONFLICT, message: exception.message, headers: {} };
     }
     if (isExposedHttpError(exception)) {
       return { status: exception.status, message: exception.message, headers: {} };

@@ -26,7 +26,7 @@ import { ReportsService } from './reports.service';
 export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
 
-  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Post('new/report')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Create a report in pending' })
@@ -35,7 +35,7 @@ export class ReportsController {
     return this.reports.create(query.user_id);
   }
 
-  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Get('reports')
   @ApiOperation({ summary: "The user's reports, oldest first" })
   @ApiOkResponse({ type: ReportDto, isArray: true })
@@ -43,7 +43,7 @@ export class ReportsController {
     return this.reports.list(query.user_id);
   }
 
-  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Put('report')
   @ApiOperation({
     summary:
@@ -58,11 +58,12 @@ export class ReportsController {
     return this.reports.transition(query.user_id, body.id, body.status);
   }
 
-  @Access({ kind: 'subscriber', subjectQuery: 'user_id' })
+  @Access({ kind: 'subscriber', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Sse('sse')
   @SseRoute({
     stream: 'v4',
     userQuery: 'user_id',
+    userIgnoresCase: true,
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'REPORTS_KEEPALIVE_MS' },
   })
   @ApiOperation({

@@ -77,7 +77,7 @@ export class SseInterceptor implements NestInterceptor {
           response,
           route.stream,
           requestIdOf(request, response),
-          typeof user === 'string' ? user : undefined,
+          typeof user === 'string' ? (route.userIgnoresCase ? user.toLowerCase() : user) : undefined,
           () => end(),
         );
       } catch (error) {

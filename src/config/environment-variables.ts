@@ -27,8 +27,11 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
     ? /^\s*(true|1)\s*$/i.test(value)
     : value;
 
-const toList = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' ? value.split(',').map((item) => item.trim().replace(/\/$/, '')) : value;
+/** Origins compare without case and without a trailing slash. */
+const toOrigins = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value.split(',').map((item) => item.trim().toLowerCase().replace(/\/$/, ''))
+    : value;
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
@@ -126,7 +129,7 @@ export class EnvironmentVariables {
    * `access_token` cookie, besides the service's own origin. Any other origin needs the token in a header.
    */
   @Expose()
-  @Transform(toList)
+  @Transform(toOrigins)
   @IsOptional()
   @Matches(/^https?:\/\/[^/?#]+$/, {
     each: true,

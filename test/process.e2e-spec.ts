@@ -159,8 +159,10 @@ describe('the service as a process', () => {
   it('closes a request whose headers or body do not arrive in time (408), and never an open stream', async () => {
     const service = await startService({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000' });
     const port = Number(new URL(service.baseUrl).port);
+    const sockets: Socket[] = [];
     const stall = async (bytes: string) => {
       const socket = connect(port, '127.0.0.1');
+      sockets.push(socket);
       const started = Date.now();
       let answer = '';
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
@@ -194,6 +196,7 @@ describe('the service as a process', () => {
       expect((await stream.waitForEvents(1)).map((event) => event.data)).toEqual(['still here']);
       stream.close();
     } finally {
+      sockets.forEach((socket) => socket.destroy());
       service.child.kill('SIGTERM');
     }
     expect(await service.exit).toBe(0);
@@ -254,7 +257,10 @@ describe('the service as a process', () => {
     const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
     let output = '';
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // A service that starts after all must not outlive the test.
+    const stop = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    clearTimeout(stop);
     return { code, output };
   }
 });

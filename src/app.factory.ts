@@ -6,14 +6,25 @@ import { Logger } from 'nestjs-pino';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
 import { SharedShapeExpressAdapter } from './common/http/express-adapter';
+import { APP_CONFIG, AppConfig } from './config/app-config';
 
 /** Builds the configured application, not yet listening: used by main.ts and by the e2e tests. */
 export async function createApp(env: Record<string, string | undefined> = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(env), new SharedShapeExpressAdapter(), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(env),
+    new SharedShapeExpressAdapter(),
+    {
+      bodyParser: false,
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(Logger));
+  const config = app.get<AppConfig>(APP_CONFIG);
+  const server = app.getHttpServer();
+  // Bounds how long a client may take to send a request (a slow body is not held for Node's 300 s).
+  // Streams are unaffected: the timeouts stop once the request has arrived, however long the answer lasts.
+  server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
   app.disable('x-powered-by');
   // Answers are small and never cached; hashing each one for an ETag is wasted work.
   app.set('etag', false);

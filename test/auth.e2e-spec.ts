@@ -377,6 +377,22 @@ describe('tokens in logs', () => {
       await waitUntil(() => output.includes('/events/hello'), 'the request was logged', 5_000);
       const line = output.split('\n').find((entry) => entry.includes('/events/hello'))!;
       expect(line).toContain('access_token=[REDACTED]');
+      // Names that Express's query parser decodes to access_token are tokens too.
+      for (const name of ['%61ccess_token', 'access%5Ftoken', 'ACCESS%5ftoken']) {
+        const other = await token('worker-1', { scope: 'publish', expiresIn: 301 + name.length });
+        const accepted = await fetch(`${baseUrl}/events/encoded?${name}=${other}`);
+        expect({ name, status: accepted.status }).toEqual({
+          name,
+          status: name.startsWith('ACCESS') ? 401 : 200,
+        });
+        await waitUntil(
+          () => output.includes(`/events/encoded?${name}=`),
+          `the request with ${name} was logged`,
+          5_000,
+        );
+        expect(output).toContain(`/events/encoded?${name}=[REDACTED]`);
+        expect(output).not.toContain(other);
+      }
       expect(output).not.toContain(secret);
     } finally {
       child.kill('SIGTERM');

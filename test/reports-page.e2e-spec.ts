@@ -217,6 +217,24 @@ describe('the reports page in Chromium', () => {
     expect(browser.pageErrors).toEqual([]);
   });
 
+  it('shows live changes to a user signed in with an upper-case UUID (what uuidgen prints)', async () => {
+    const userId = randomUUID();
+    const typed = userId.toUpperCase();
+    const page = await browser.newPage();
+    await page.addInitScript(() => localStorage.removeItem('sse-gateway:user-id'));
+    await openPage(page, running.baseUrl);
+    await page.locator('#user-id').fill(typed);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await waitForConnection(page, ['connected']);
+    const reportId = await createReport(running.baseUrl, userId);
+    await waitForStatus(page, reportId, 'pending');
+    const run = await runScript([typed, reportId, 'queued'], running.baseUrl);
+    expect(run).toMatchObject({ code: 0 });
+    await waitForStatus(page, reportId, 'queued');
+    await page.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+
   it('shows the connection lost while the service is down, and recovers by itself when it is back', async () => {
     const userId = randomUUID();
     const reportId = await createReport(running.baseUrl, userId);

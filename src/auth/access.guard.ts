@@ -20,6 +20,11 @@ export interface AuthenticatedRequest extends Request {
 
 const ACCESS_TOKEN = 'access_token';
 
+/** Methods that only read; every other method, and every publishing route, changes state. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+type TokenSource = 'header' | 'query' | 'cookie';
+
 /**
  * Enforces a route's @Access() rule when AUTH_MODE=jwt, before pipes and before any stream byte:
  * 401 without a valid token, 403 with a valid token that does not give this access.
@@ -41,7 +46,7 @@ export class AccessGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = tokenOf(request);
+    const { token, source } = tokenOf(request);
     if (token === undefined) {
       throw new UnauthorizedException(
         'A token is required: Authorization: Bearer <token>, an access_token query parameter (streams), or an access_token cookie',
@@ -53,9 +58,43 @@ export class AccessGuard implements CanActivate {
     } catch (error) {
       throw new UnauthorizedException(error instanceof InvalidTokenError ? error.message : 'invalid token');
     }
+    if (source === 'cookie') {
+      this.refuseCrossSiteCookie(rule, request);
+    }
     this.authorize(rule, verified, request);
     request.auth = verified;
     return true;
+  }
+
+  /**
+   * A browser sends the cookie with requests that other sites' pages make too. It may open streams
+   * (EventSource cannot send headers) and read, but it changes state only for a page of this service's
+   * own origin or of TRUSTED_ORIGINS; anything else needs the token in the Authorization header.
+   */
+  private refuseCrossSiteCookie(rule: AccessRule, request: Request): void {
+    if ((rule.kind !== 'publisher' && SAFE_METHODS.has(request.method)) || this.trustedOrigin(request)) {
+      return;
+    }
+    const origin = request.headers.origin;
+    throw new ForbiddenException(
+      `The access_token cookie does not authorise ${request.method} ${request.path} from ${typeof origin === 'string' ? `origin ${origin}` : 'a request without an Origin header'}: send the token in the Authorization header`,
+    );
+  }
+
+  private trustedOrigin(request: Request): boolean {
+    const origin = request.headers.origin;
+    if (typeof origin !== 'string') {
+      // No Origin: browsers still say where a request comes from, and only they send the cookie.
+      return request.headers['sec-fetch-site'] === 'same-origin';
+    }
+    if (this.config.TRUSTED_ORIGINS?.includes(origin.toLowerCase().replace(/\/$/, ''))) {
+      return true;
+    }
+    try {
+      return new URL(origin).host === request.headers.host?.toLowerCase();
+    } catch {
+      return false; // "null" (sandboxed pages, redirects) and anything unparsable
+    }
   }
 
   private authorize(rule: AccessRule, token: VerifiedToken, request: Request): void {
@@ -63,7 +102,7 @@ export class AccessGuard implements CanActivate {
     switch (rule.kind) {
       case 'subscriber': {
         const asked = rule.subjectQuery === undefined ? undefined : request.query[rule.subjectQuery];
-        if (asked !== undefined && asked !== token.subject) {
+        if (asked !== undefined && !sameSubject(asked, token.subject, rule.subjectIgnoresCase)) {
           throw new ForbiddenException(`This token is not for ${rule.subjectQuery} ${JSON.stringify(asked)}`);
         }
         return;
@@ -75,7 +114,7 @@ export class AccessGuard implements CanActivate {
         return;
       case 'owner-or-publisher': {
         const asked = request.query[rule.subjectQuery];
-        if (!publisher && asked !== token.subject) {
+        if (!publisher && !sameSubject(asked, token.subject, rule.subjectIgnoresCase)) {
           throw new ForbiddenException(
             `This token is not for ${rule.subjectQuery} ${JSON.stringify(asked)} and has no "${PUBLISH_SCOPE}" scope`,
           );
@@ -86,17 +125,25 @@ export class AccessGuard implements CanActivate {
   }
 }
 
-function tokenOf(request: Request): string | undefined {
+/** The user a request names (a query value, as Express parsed it) against the token's subject. */
+function sameSubject(asked: unknown, subject: string, ignoreCase = false): boolean {
+  if (typeof asked !== 'string') {
+    return false;
+  }
+  return ignoreCase ? asked.toLowerCase() === subject.toLowerCase() : asked === subject;
+}
+
+function tokenOf(request: Request): { token?: string; source?: TokenSource } {
   const header = request.headers.authorization;
   if (typeof header === 'string') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match?.[1];
+    return { token: match?.[1], source: 'header' };
   }
   const query: unknown = request.query[ACCESS_TOKEN];
   if (typeof query === 'string' && query.length > 0) {
-    return query;
+    return { token: query, source: 'query' };
   }
-  return cookieOf(request.headers.cookie, ACCESS_TOKEN);
+  return { token: cookieOf(request.headers.cookie, ACCESS_TOKEN), source: 'cookie' };
 }
 
 function cookieOf(header: string | undefined, name: string): string | undefined {

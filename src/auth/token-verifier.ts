@@ -40,6 +40,7 @@ export class TokenVerifier {
         algorithms: this.algorithms,
         issuer: this.config.JWT_ISSUER,
         audience: this.config.JWT_AUDIENCE,
+        requiredClaims: this.config.JWT_REQUIRE_EXP ? ['exp'] : [],
       }));
     } catch (error) {
       throw new InvalidTokenError(describe(error));
@@ -69,6 +70,13 @@ function scopesOf(payload: JWTPayload): Set<string> {
 function describe(error: unknown): string {
   if (error instanceof errors.JWTExpired) {
     return 'the token has expired';
+  }
+  if (
+    error instanceof errors.JWTClaimValidationFailed &&
+    error.claim === 'exp' &&
+    error.reason === 'missing'
+  ) {
+    return 'the token has no expiry (exp), which this server requires (JWT_REQUIRE_EXP)';
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     return `the token is not valid: ${error.claim} ${error.reason === 'check_failed' ? 'check failed' : error.reason}`;

@@ -50,6 +50,52 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}`);
   });
 
+  it.each([
+    'HEARTBEAT_INTERVAL_MS',
+    'HEARTBEAT_KEEPALIVE_MS',
+    'EVENTS_KEEPALIVE_MS',
+    'TEMPERATURE_KEEPALIVE_MS',
+    'REPORTS_KEEPALIVE_MS',
+    'BROADCAST_PING_MS',
+    'SSE_RETRY_MS',
+    'KAFKA_PUBLISH_TIMEOUT_MS',
+    'SHUTDOWN_TIMEOUT_MS',
+    'HTTP_HEADERS_TIMEOUT_MS',
+    'HTTP_REQUEST_TIMEOUT_MS',
+  ])('stops on %s=2147483648 (a timer would fire after 1 ms), naming the variable and its range', (name) => {
+    expect(() => loadConfig({ [name]: '2147483648' })).toThrow(
+      new RegExp(`${name}="2147483648": ${name} must be an integer number of milliseconds from \\d+ to \\d+`),
+    );
+  });
+
+  it('names the range of MAX_SSE_CONNECTION_TIME', () => {
+    expect(() => loadConfig({ MAX_SSE_CONNECTION_TIME: '25d' })).toThrow('MAX_SSE_CONNECTION_TIME="25d"');
+    expect(() => loadConfig({ MAX_SSE_CONNECTION_TIME: '1441m' })).toThrow('from 100ms to 24h');
+  });
+
+  it('keeps the HTTP headers timeout within the request timeout', () => {
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+      'HTTP_HEADERS_TIMEOUT_MS=40000: must not be greater than HTTP_REQUEST_TIMEOUT_MS (30000)',
+    );
+  });
+
+  it('requires exp on tokens by default in production only', () => {
+    expect(loadConfig({}).JWT_REQUIRE_EXP).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }).JWT_REQUIRE_EXP).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off', JWT_REQUIRE_EXP: 'false' }).JWT_REQUIRE_EXP,
+    ).toBe(false);
+    expect(() => loadConfig({ JWT_REQUIRE_EXP: 'yes please' })).toThrow('JWT_REQUIRE_EXP="yes please"');
+  });
+
+  it('reads TRUSTED_ORIGINS as a list of origins', () => {
+    expect(
+      loadConfig({ TRUSTED_ORIGINS: 'https://app.example, http://127.0.0.1:8080/' }).TRUSTED_ORIGINS,
+    ).toEqual(['https://app.example', 'http://127.0.0.1:8080']);
+    expect(() => loadConfig({ TRUSTED_ORIGINS: 'https://app.example/page' })).toThrow('TRUSTED_ORIGINS=');
+    expect(() => loadConfig({ TRUSTED_ORIGINS: 'app.example' })).toThrow('TRUSTED_ORIGINS=');
+  });
+
   it('refuses to start in production without AUTH_MODE, naming the variable', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('AUTH_MODE=null: must be set');
     expect(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');

@@ -1,5 +1,6 @@
 import { Expose, plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -21,6 +22,17 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
 
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^\s*(true|false|1|0)\s*$/i.test(value)
+    ? /^\s*(true|1)\s*$/i.test(value)
+    : value;
+
+/** Origins compare without case and without a trailing slash. */
+const toOrigins = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value.split(',').map((item) => item.trim().toLowerCase().replace(/\/$/, ''))
+    : value;
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
 /** `60`, `60s`, `500ms`, `2m` to milliseconds; anything else is left for validation to reject. */
@@ -28,6 +40,18 @@ const toMilliseconds = ({ value }: { value: unknown }): unknown => {
   const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value) : null;
   return match ? Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 's']) : value;
 };
+
+/**
+ * An interval or timeout in ms, bounded: Node's timers take at most 2^31-1 ms and fire after 1 ms
+ * for anything larger, so an unbounded value would flood streams instead of waiting.
+ */
+const DurationMs = (min: number, max: number): PropertyDecorator => {
+  const range = { message: `$property must be an integer number of milliseconds from ${min} to ${max}` };
+  const decorators = [Transform(toInt), IsInt(range), Min(min, range), Max(max, range)];
+  return (target, key) => decorators.forEach((decorator) => decorator(target, key));
+};
+
+const HOUR_MS = 60 * 60 * 1000;
 
 /**
  * Every variable the service reads, with its default. Validated once at start-up; a bad value
@@ -91,6 +115,29 @@ export class EnvironmentVariables {
   JWT_AUDIENCE?: string;
 
   /**
+   * AUTH_MODE=jwt: refuse tokens without `exp` (they would never expire). Defaults to true when
+   * NODE_ENV=production, false otherwise.
+   */
+  @Expose()
+  @Transform(toBoolean)
+  @IsOptional()
+  @IsBoolean({ message: '$property must be true or false' })
+  JWT_REQUIRE_EXP?: boolean;
+
+  /**
+   * Origins (`https://app.example`, comma-separated) whose pages may change state with the
+   * `access_token` cookie, besides the service's own origin. Any other origin needs the token in a header.
+   */
+  @Expose()
+  @Transform(toOrigins)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/?#]+$/, {
+    each: true,
+    message: '$property must be a comma-separated list of origins like https://app.example (no path)',
+  })
+  TRUSTED_ORIGINS?: string[];
+
+  /**
    * Kafka bootstrap servers, `host:port[,host:port...]`. Set: Kafka is the message bus. Unset: the
    * in-memory bus, one process.
    */
@@ -108,10 +155,7 @@ export class EnvironmentVariables {
 
   /** How long a publish waits for Kafka's acknowledgement before answering 503, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  @Max(120_000)
+  @DurationMs(100, 120_000)
   KAFKA_PUBLISH_TIMEOUT_MS: number = 5_000;
 
   /** Partitions and replication factor of the topics the service creates when they are missing. */
@@ -170,6 +214,27 @@ export class EnvironmentVariables {
   @Max(16 * 1024 * 1024)
   BODY_LIMIT_BYTES: number = 64 * 1024;
 
+  /** Deepest nesting of arrays and objects a JSON body may have; deeper bodies get 400. */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  BODY_JSON_MAX_DEPTH: number = 32;
+
+  /**
+   * How long a client may take to send its request headers, and its whole request (headers and
+   * body), before the server closes the connection (408). Open streams are not affected: these
+   * bound receiving a request, not how long its response lasts.
+   */
+  @Expose()
+  @DurationMs(1_000, HOUR_MS)
+  HTTP_HEADERS_TIMEOUT_MS: number = 10_000;
+
+  @Expose()
+  @DurationMs(1_000, HOUR_MS)
+  HTTP_REQUEST_TIMEOUT_MS: number = 30_000;
+
   /** Open SSE connections this process accepts before answering 503. */
   @Expose()
   @Transform(toInt)
@@ -193,29 +258,21 @@ export class EnvironmentVariables {
 
   /** The `retry:` hint sent at the start of every stream, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
+  @DurationMs(0, HOUR_MS)
   SSE_RETRY_MS: number = 2000;
 
   /** v1 heartbeat stream: `data: hi!` interval and keep-alive comment interval, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(10)
+  @DurationMs(10, HOUR_MS)
   HEARTBEAT_INTERVAL_MS: number = 15_000;
 
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(10)
+  @DurationMs(10, HOUR_MS)
   HEARTBEAT_KEEPALIVE_MS: number = 3_000;
 
   /** v2 per-user message streams: keep-alive comment interval, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(10)
+  @DurationMs(10, HOUR_MS)
   EVENTS_KEEPALIVE_MS: number = 15_000;
 
   /**
@@ -225,36 +282,28 @@ export class EnvironmentVariables {
   @Expose()
   @Transform(toMilliseconds)
   @IsInt({ message: '$property must be a duration: seconds, or a number with ms, s or m' })
-  @Min(100)
-  @Max(24 * 60 * 60 * 1000)
+  @Min(100, { message: '$property must be from 100ms to 24h' })
+  @Max(24 * HOUR_MS, { message: '$property must be from 100ms to 24h' })
   MAX_SSE_CONNECTION_TIME: number = 60_000;
 
   /** Temperature streams: keep-alive comment interval, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(10)
+  @DurationMs(10, HOUR_MS)
   TEMPERATURE_KEEPALIVE_MS: number = 15_000;
 
   /** v4 report streams: keep-alive comment interval, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(10)
+  @DurationMs(10, HOUR_MS)
   REPORTS_KEEPALIVE_MS: number = 30_000;
 
   /** Broadcaster: ping comment interval, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(10)
+  @DurationMs(10, HOUR_MS)
   BROADCAST_PING_MS: number = 10_000;
 
   /** How long SIGTERM waits for streams, outbox and producers before exiting anyway, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
+  @DurationMs(0, 10 * 60 * 1000)
   SHUTDOWN_TIMEOUT_MS: number = 10_000;
 }
 
@@ -277,6 +326,7 @@ export function loadConfig(env: Record<string, string | undefined>): Environment
   if (problems.length > 0) {
     throw new ConfigValidationError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
+  config.JWT_REQUIRE_EXP ??= config.NODE_ENV === 'production';
   return config;
 }
 
@@ -290,6 +340,11 @@ function crossChecks(config: EnvironmentVariables): string[] {
   }
   if (config.AUTH_MODE === 'jwt' && !config.JWT_SECRET && !config.JWT_JWKS_URL) {
     problems.push('JWT_SECRET=null: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)');
+  }
+  if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${config.HTTP_HEADERS_TIMEOUT_MS}: must not be greater than HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
   }
   if (config.JWT_SECRET && config.JWT_JWKS_URL) {
     problems.push('JWT_JWKS_URL: set JWT_SECRET or JWT_JWKS_URL, not both');

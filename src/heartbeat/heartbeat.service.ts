@@ -1,24 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { interval, map, Observable, share } from 'rxjs';
+import { map, Observable, timer } from 'rxjs';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { SseEvent } from '../sse/sse-event';
 
 /**
- * The v1 heartbeat: `data: hi!` on a fixed interval. One timer and one encoded event per beat
- * serve every listener; the timer runs only while someone listens.
+ * The v1 heartbeat: `data: hi!` as soon as a stream opens, then every HEARTBEAT_INTERVAL_MS from
+ * then on, as the reference output shows. Each stream keeps its own beat: a timer shared by all
+ * listeners would put a new listener's second beat anywhere within the first interval.
  */
 @Injectable()
 export class HeartbeatService {
-  private readonly beats$: Observable<SseEvent>;
+  private readonly intervalMs: number;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.beats$ = interval(config.HEARTBEAT_INTERVAL_MS).pipe(
-      map(() => new SseEvent(String(Date.now()), 'hi!')),
-      share(),
-    );
+    this.intervalMs = config.HEARTBEAT_INTERVAL_MS;
   }
 
   beats(): Observable<SseEvent> {
-    return this.beats$;
+    return timer(0, this.intervalMs).pipe(map(() => new SseEvent(String(Date.now()), 'hi!')));
   }
 }

@@ -28,7 +28,7 @@ import { ReportsService } from './reports.service';
 export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
 
-  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Post('new/report')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Create a report in pending' })
@@ -37,7 +37,7 @@ export class ReportsController {
     return this.reports.create(query.user_id);
   }
 
-  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Get('reports')
   @ApiOperation({ summary: "The user's reports, oldest first" })
   @ApiOkResponse({ type: ReportDto, isArray: true })
@@ -53,7 +53,7 @@ export class ReportsController {
     return toReportTransitionsResponse();
   }
 
-  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id' })
+  @Access({ kind: 'owner-or-publisher', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Put('report')
   @ApiOperation({ summary: `Change the status of a report: ${describeTransitions()}` })
   @ApiOkResponse({ type: ReportDto })
@@ -65,11 +65,12 @@ export class ReportsController {
     return this.reports.transition(query.user_id, body.id, body.status);
   }
 
-  @Access({ kind: 'subscriber', subjectQuery: 'user_id' })
+  @Access({ kind: 'subscriber', subjectQuery: 'user_id', subjectIgnoresCase: true })
   @Sse('sse')
   @SseRoute({
     stream: 'v4',
     userQuery: 'user_id',
+    userIgnoresCase: true,
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'REPORTS_KEEPALIVE_MS' },
   })
   @ApiOperation({

@@ -10,6 +10,8 @@ export interface SseRouteOptions {
   stream: string;
   /** Query parameter naming the user, whose open streams are capped (SSE_MAX_CONNECTIONS_PER_USER). */
   userQuery?: string;
+  /** The user is named by a UUID: one user in any letter case, for the cap too. */
+  userIgnoresCase?: boolean;
   /** Keep-alive comment text and the setting that holds its interval. */
   keepAlive: { comment: string; intervalSetting: NumericSetting };
   /**

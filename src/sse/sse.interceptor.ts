@@ -13,6 +13,7 @@ import { Reflector } from '@nestjs/core';
 import { Request, Response } from 'express';
 import { Observable, Subscriber, Subscription } from 'rxjs';
 import { AuthenticatedRequest } from '../auth/access.guard';
+import { onTokenExpiry } from '../auth/token-expiry';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { KeepAliveScheduler } from './keep-alive.scheduler';
 import { SseConnection } from './sse-connection';
@@ -76,7 +77,7 @@ export class SseInterceptor implements NestInterceptor {
           response,
           route.stream,
           requestIdOf(request, response),
-          typeof user === 'string' ? user : undefined,
+          typeof user === 'string' ? (route.userIgnoresCase ? user.toLowerCase() : user) : undefined,
           () => end(),
         );
       } catch (error) {
@@ -92,7 +93,7 @@ export class SseInterceptor implements NestInterceptor {
       let handedOff = false;
       let stopKeepAlive: (() => void) | undefined;
       let timeLimit: NodeJS.Timeout | undefined;
-      let tokenLimit: NodeJS.Timeout | undefined;
+      let tokenLimit: (() => void) | undefined;
       const observer = {
         next: (event: unknown) => {
           if (event instanceof SseEvent) {
@@ -147,7 +148,7 @@ export class SseInterceptor implements NestInterceptor {
       const release = () => {
         clearTimeout(start);
         clearTimeout(timeLimit);
-        clearTimeout(tokenLimit);
+        tokenLimit?.();
         events?.unsubscribe();
         source?.unsubscribe();
         stopKeepAlive?.();
@@ -188,10 +189,7 @@ export class SseInterceptor implements NestInterceptor {
         // A stream lasts as long as its token (AUTH_MODE=jwt): then the client reconnects with a new one.
         const expiresAt = (request as AuthenticatedRequest).auth?.expiresAt;
         if (expiresAt !== undefined) {
-          tokenLimit = setTimeout(
-            () => stop('token expired, reconnect with a new token'),
-            Math.max(0, expiresAt - Date.now()),
-          );
+          tokenLimit = onTokenExpiry(expiresAt, () => stop('token expired, reconnect with a new token'));
         }
         handedOff = true;
         const nest = sink.nest;

@@ -30,6 +30,9 @@ const isExposedHttpError = (error: unknown): error is ExposedHttpError => {
   return expose === true && typeof status === 'number' && status >= 400 && status < 500;
 };
 
+/** 503s come in floods while a dependency is down (one per refused publish): one line per this long. */
+const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
+
 /**
  * The one place errors become HTTP answers: domain errors get their status, client errors keep
  * theirs, and anything else is a logged 500 that shows the request id and never a stack trace.
@@ -37,6 +40,8 @@ const isExposedHttpError = (error: unknown): error is ExposedHttpError => {
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
+  private lastUnavailableLogAt = -Infinity;
+  private unavailableNotLogged = 0;
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
@@ -54,8 +59,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const { status, message, headers } = this.classify(exception);
     if (status === 503) {
-      // Expected when a limit or a transport says no: worth a line, not a stack.
-      this.logger.warn(`Answered 503 (request ${requestId}): ${String(message)}`);
+      this.logUnavailable(requestId, message);
     } else if (status >= 500) {
       this.logger.error(`Unhandled error (request ${requestId})`, describe(exception));
     }
@@ -73,6 +77,22 @@ export class AllExceptionsFilter implements ExceptionFilter {
       body.message = 'Not ready: a dependency is down (see details)';
     }
     response.status(status).json(body);
+  }
+
+  /** Expected when a limit or a transport says no: worth a line, not a stack, and not one per request. */
+  private logUnavailable(requestId: string, message: string | string[]): void {
+    const now = Date.now();
+    if (now - this.lastUnavailableLogAt < UNAVAILABLE_LOG_INTERVAL_MS) {
+      this.unavailableNotLogged++;
+      return;
+    }
+    const more =
+      this.unavailableNotLogged > 0
+        ? ` (and ${this.unavailableNotLogged} more 503 answers in the last ${Math.round((now - this.lastUnavailableLogAt) / 1000)} s, not logged one by one)`
+        : '';
+    this.logger.warn(`Answered 503 (request ${requestId}): ${String(message)}${more}`);
+    this.lastUnavailableLogAt = now;
+    this.unavailableNotLogged = 0;
   }
 
   private classify(exception: unknown): {

@@ -1,6 +1,10 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import * as http from 'node:http';
+import { Socket } from 'node:net';
+
+/** How often Node checks requests against headersTimeout/requestTimeout (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Nest's Express adapter, with a server whose requests and responses are born with Express's own
@@ -14,6 +18,10 @@ import * as http from 'node:http';
  * changes nothing and every request shares one hidden class. Everything else is Nest's adapter.
  */
 export class SharedShapeExpressAdapter extends ExpressAdapter {
+  /** Every open connection, with the response it is serving (undefined between requests). */
+  private readonly connections = new Map<Socket, http.ServerResponse | undefined>();
+  private closing = false;
+
   override initHttpServer(options: NestApplicationOptions): void {
     if (options?.httpsOptions) {
       super.initHttpServer(options); // HTTPS keeps Node's classes: not used by this service
@@ -27,7 +35,42 @@ export class SharedShapeExpressAdapter extends ExpressAdapter {
     super.initHttpServer(options);
     const plain = this.getHttpServer() as http.Server;
     plain.removeAllListeners('request'); // never listened: replaced by the server below
-    this.setHttpServer(http.createServer({ IncomingMessage, ServerResponse }, app));
+    const server = http.createServer(
+      { IncomingMessage, ServerResponse, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+      app,
+    );
+    server.on('connection', (socket: Socket) => {
+      this.connections.set(socket, undefined);
+      socket.once('close', () => this.connections.delete(socket));
+    });
+    server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      this.connections.set(request.socket, response);
+      response.once('finish', () => {
+        if (this.connections.get(request.socket) === response) {
+          this.connections.set(request.socket, undefined);
+        }
+        if (this.closing) {
+          request.socket.destroy();
+        }
+      });
+    });
+    this.setHttpServer(server);
+  }
+
+  /**
+   * Stops the server without waiting for clients that will not finish: connections between requests,
+   * and requests whose headers or body have not all arrived (a client that stalls half-way would
+   * otherwise hold the shutdown until its timeout), are closed at once. Requests that have arrived
+   * whole get their answer, and then their connection is closed. (Streams are ended before this.)
+   */
+  override close(): Promise<unknown> | undefined {
+    this.closing = true;
+    for (const [socket, response] of this.connections) {
+      if (response === undefined || !response.req.complete || response.writableFinished) {
+        socket.destroy();
+      }
+    }
+    return super.close();
   }
 }
 

@@ -11,6 +11,8 @@ export class HttpBodyModule implements NestModule {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(...bodyParsers(this.config.BODY_LIMIT_BYTES)).forRoutes('{*path}');
+    consumer
+      .apply(...bodyParsers(this.config.BODY_LIMIT_BYTES, this.config.BODY_JSON_MAX_DEPTH))
+      .forRoutes('{*path}');
   }
 }

@@ -1,9 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsIn, IsUUID } from 'class-validator';
 import { REPORT_STATUSES, ReportStatus } from '../report';
+import { toLowerCaseUuid } from './user-id-query.dto';
 
 export class UpdateReportDto {
   @ApiProperty({ description: "The report's UUID", example: '0b7e6c1e-4bd6-4c41-8d4f-3f5b1f3e2a77' })
+  @Transform(toLowerCaseUuid)
   @IsUUID('all', { message: '$property must be a UUID' })
   id: string;
 

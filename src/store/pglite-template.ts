@@ -73,25 +73,33 @@ export function unpackPgliteTemplate(template: string, target: string): void {
   const partial = `${target}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true, mode: 0o700 });
-  const tar = gunzipSync(readFileSync(template));
+  try {
+    unpackInto(gunzipSync(readFileSync(template)), partial, template);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    throw error;
+  }
+  renameSync(partial, target);
+}
+
+function unpackInto(tar: Buffer, folder: string, template: string): void {
   for (let offset = 0; offset + BLOCK <= tar.length;) {
     const header = tar.subarray(offset, offset + BLOCK);
     if (header.every((byte) => byte === 0)) {
-      break; // the end-of-archive blocks
+      return; // the end-of-archive blocks
     }
-    const name = field(header, 345, 155)
-      ? `${field(header, 345, 155)}/${field(header, 0, 100)}`
-      : field(header, 0, 100);
-    const mode = parseInt(field(header, 100, 8), 8);
+    const prefix = field(header, 345, 155);
+    const name = prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100);
+    const mode = parseInt(field(header, 100, 8), 8) & 0o777;
     const size = parseInt(field(header, 124, 12), 8);
     const type = String.fromCharCode(header[156] || 0x30);
-    const path = inside(partial, name);
+    const path = inside(folder, name);
     offset += BLOCK;
     if (type === '5') {
-      mkdirSync(path, { recursive: true, mode: mode & 0o777 });
+      mkdirSync(path, { recursive: true, mode });
     } else if (type === '0') {
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, tar.subarray(offset, offset + size), { mode: mode & 0o777 });
+      writeFileSync(path, tar.subarray(offset, offset + size), { mode });
       offset += size + padding(size);
     } else {
       throw new Error(
@@ -99,7 +107,6 @@ export function unpackPgliteTemplate(template: string, target: string): void {
       );
     }
   }
-  renameSync(partial, target);
 }
 
 function field(header: Buffer, start: number, length: number): string {
@@ -111,11 +118,10 @@ function field(header: Buffer, start: number, length: number): string {
     .trim();
 }
 
-/** `name` (absolute in the archive, as PGlite writes it) under `root`; never outside it. */
+/** `name` (relative, or absolute as PGlite's own dumps write it) under `root`; never outside it. */
 function inside(root: string, name: string): string {
-  const path = join(root, normalize(`/${name}`));
-  if (path !== root && !path.startsWith(root + sep)) {
+  if (name.split('/').includes('..')) {
     throw new Error(`PGlite template: entry ${name} points outside the database folder`);
   }
-  return path;
+  return join(root, normalize(`/${name}`));
 }

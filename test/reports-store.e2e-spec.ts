@@ -2,7 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -11,6 +11,7 @@ import { ReportStatus } from '../src/reports/report';
 import { REPORTS_REPOSITORY, ReportsRepository } from '../src/reports/reports.repository';
 import { ReportsStoreModule } from '../src/reports/reports-store.module';
 import { OUTBOX_LOCK_CLASS, SqlReportsRepository } from '../src/reports/sql-reports.repository';
+import { PGLITE_TEMPLATE } from '../src/store/pglite-template';
 import { StoreConnection } from '../src/store/store-connection';
 import { STORE_CONNECTION } from '../src/store/store.constants';
 import { StoreHealth } from '../src/store/store.health';
@@ -507,6 +508,34 @@ describe(StoreConnection.name, () => {
       expect(readFileSync(join(options.dataDir, 'pglite.lock'), 'utf8')).toBe(String(process.pid));
       await again.close();
       expect(existsSync(join(options.dataDir, 'pglite.lock'))).toBe(false);
+    } finally {
+      await target.remove();
+    }
+  });
+
+  it("makes a new PGlite database from the build's template, and refuses a folder that holds no database", async () => {
+    const target = await freshDataDir();
+    const dataDir = target.env.DATA_DIR!;
+    const logs: string[] = [];
+    try {
+      const opened = await StoreConnection.open(
+        { dataDir },
+        { log: (line) => logs.push(line), error: () => undefined },
+      );
+      await opened.close();
+      expect(logs.join('\n')).toContain(
+        `new PGlite database in ${join(dataDir, 'pglite')}, from ${PGLITE_TEMPLATE}`,
+      );
+      expect(existsSync(join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
+
+      rmSync(join(dataDir, 'pglite'), { recursive: true });
+      mkdirSync(join(dataDir, 'pglite'));
+      writeFileSync(join(dataDir, 'pglite', 'notes.txt'), 'not a database');
+      await expect(StoreConnection.open({ dataDir }, silent)).rejects.toThrow(
+        /pglite holds files but no database \(no PG_VERSION\); move it away to start afresh/,
+      );
+      expect(readFileSync(join(dataDir, 'pglite', 'notes.txt'), 'utf8')).toBe('not a database');
+      expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
     } finally {
       await target.remove();
     }

@@ -1,11 +1,22 @@
 import { PGlite, types } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Pool } from 'pg';
 import { Database } from './database';
 import { MIGRATIONS } from './migrations';
+import { PGLITE_TEMPLATE, unpackPgliteTemplate } from './pglite-template';
 import { PreparingClient } from './prepared-statements';
 
 export type StoreKind = 'postgres' | 'pglite';
@@ -40,7 +51,7 @@ export class StoreConnection {
   ): Promise<StoreConnection> {
     const { kind, location, db, release } = options.databaseUrl
       ? openPostgres(options.databaseUrl, logger)
-      : await openPglite(options.dataDir);
+      : await openPglite(options.dataDir, logger);
     try {
       logger.log(`Reports store: ${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'} at ${location}`);
       const applied = await migrateToLatest(db);
@@ -107,24 +118,30 @@ function openPostgres(databaseUrl: string, logger: StoreLogger): OpenedStore {
   return { kind: 'postgres', location, db, release: () => undefined };
 }
 
-async function openPglite(dataDir: string): Promise<OpenedStore> {
+/** PGlite's options, for the service and for the template the build makes. */
+export const PGLITE_OPTIONS = {
+  // bigint as a decimal string, as node-postgres gives it: PGlite gives a number, or a BigInt past 2^53.
+  parsers: { [types.INT8]: (value: string) => value },
+  // PostgreSQL's 128 MB of shared buffers would all be WebAssembly memory in this process; a
+  // laptop's reports need far less (RSS after start: about 170 MB instead of 310 MB).
+  postgresqlconf: ['shared_buffers=16MB', 'wal_buffers=1MB', 'work_mem=1MB', 'maintenance_work_mem=8MB'],
+};
+
+async function openPglite(dataDir: string, logger: StoreLogger): Promise<OpenedStore> {
   const location = resolve(dataDir, 'pglite');
-  mkdirSync(location, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
   const release = lockFolder(location);
   try {
-    const options = {
-      // bigint as a decimal string, as node-postgres gives it: PGlite gives a number, or a BigInt past 2^53.
-      parsers: { [types.INT8]: (value: string) => value },
-      // PostgreSQL's 128 MB of shared buffers would all be WebAssembly memory in this process; a
-      // laptop's reports need far less (RSS after start: about 170 MB instead of 310 MB).
-      postgresqlconf: ['shared_buffers=16MB', 'wal_buffers=1MB', 'work_mem=1MB', 'maintenance_work_mem=8MB'],
-    };
+    // V8 compiles WebAssembly with Liftoff, then recompiles hot functions with its optimising compiler;
+    // on Node 24 that takes one of PostgreSQL's functions over 600 MB of compiler memory for a few
+    // seconds, at the first reports. Liftoff code alone keeps the peak to what runs. (These two flags, not
+    // --liftoff-only: that one implies them only when given on the command line.)
+    setFlagsFromString('--no-wasm-tier-up');
+    setFlagsFromString('--no-wasm-dynamic-tiering');
     if (!existsSync(resolve(location, 'PG_VERSION'))) {
-      // A first start runs initdb, which grows the WebAssembly memory to about 800 MB; that memory
-      // never shrinks, so the instance that ran it is closed and a fresh one opens the new database.
-      await (await PGlite.create(location, options)).close();
+      createPglite(location, logger);
     }
-    const pglite = await PGlite.create(location, options);
+    const pglite = await PGlite.create(location, PGLITE_OPTIONS);
     return {
       kind: 'pglite',
       location,
@@ -135,6 +152,24 @@ async function openPglite(dataDir: string): Promise<OpenedStore> {
     release();
     throw error;
   }
+}
+
+/**
+ * A new database in `location`, from the template the build made. Without one (a build by the compiler
+ * alone) PGlite's initdb makes it when it opens the folder, at the cost of several hundred MB held.
+ */
+function createPglite(location: string, logger: StoreLogger): void {
+  if (!existsSync(PGLITE_TEMPLATE)) {
+    logger.log(`Reports store: no ${PGLITE_TEMPLATE} (npm run build makes it); PGlite runs initdb instead`);
+    return;
+  }
+  if (existsSync(location) && readdirSync(location).length > 0) {
+    throw new Error(
+      `Reports store: ${location} holds files but no database (no PG_VERSION); move it away to start afresh`,
+    );
+  }
+  unpackPgliteTemplate(PGLITE_TEMPLATE, location);
+  logger.log(`Reports store: new PGlite database in ${location}, from ${PGLITE_TEMPLATE}`);
 }
 
 /**

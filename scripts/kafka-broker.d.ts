@@ -1,6 +1,9 @@
 /** Types for kafka-broker.js (plain CommonJS, so that it runs without a build step). */
 
+/** The Kafka release this process runs: `$KAFKA_VERSION` (4.x or 3.9.x), else DEFAULT_KAFKA_VERSION. */
 export declare const KAFKA_VERSION: string;
+/** The newest Kafka release on Maven Central when the script was written. */
+export declare const DEFAULT_KAFKA_VERSION: string;
 
 /** `$KAFKA_JARS_DIR`, or `~/.cache/sse-gateway/kafka-<version>`. */
 export declare function kafkaJarsDir(): string;

@@ -11,6 +11,16 @@ export declare function kafkaJarsDir(): string;
 /** Fetches the broker's jars with Maven unless the cache is complete; resolves to the jar folder. */
 export declare function ensureKafkaJars(options?: { log?: (line: string) => void }): Promise<string>;
 
+/**
+ * Runs one of the distribution's bin/ scripts (its class, this version's jars) with `input` on stdin,
+ * as `/opt/kafka/bin/<script>` would in the `apache/kafka` image; rejects unless it exits 0.
+ */
+export declare function runKafkaScript(
+  script: 'kafka-console-producer.sh',
+  args: readonly string[],
+  options?: { input?: string | Buffer; timeoutMs?: number },
+): Promise<{ stdout: string; stderr: string }>;
+
 export interface StartBrokerOptions {
   /** Client port; 0 or unset picks a free one. */
   port?: number;

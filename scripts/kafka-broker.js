@@ -42,13 +42,14 @@ function kafkaVersionFromEnv() {
   return version;
 }
 const KAFKA_VERSION = kafkaVersionFromEnv();
+const KAFKA_4 = KAFKA_VERSION.startsWith('4.');
 
 /**
  * Both lines log through slf4j 1.7 and print nothing at all without a binding for it. Kafka 3.9
  * configures log4j 1 (reload4j); Kafka 4 moved to log4j2, which needs log4j-slf4j-impl, the binding
  * for slf4j 1.7 (log4j-slf4j2-impl binds slf4j 2 and leaves the broker silent).
  */
-const LOGGING = KAFKA_VERSION.startsWith('4.')
+const LOGGING = KAFKA_4
   ? {
       artifacts: [
         { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-slf4j-impl', version: '2.24.3' },
@@ -68,7 +69,29 @@ const LOGGING = KAFKA_VERSION.startsWith('4.')
 const MAVEN_ARTIFACTS = [
   { groupId: 'org.apache.kafka', artifactId: `kafka_${SCALA_VERSION}`, version: KAFKA_VERSION },
   ...LOGGING.artifacts,
+  // Kafka 4 moved the console tools out of the broker's jar. Only the tools jar itself: what the
+  // console producer needs is on the broker's class path already, and the rest of kafka-tools'
+  // dependencies (Kafka Connect, Jetty, Jersey) would triple the download.
+  ...(KAFKA_4
+    ? [
+        {
+          groupId: 'org.apache.kafka',
+          artifactId: 'kafka-tools',
+          version: KAFKA_VERSION,
+          withoutDependencies: true,
+        },
+      ]
+    : []),
 ];
+/** The cache is reused only if it was fetched for exactly this list. */
+const ARTIFACT_LIST = MAVEN_ARTIFACTS.map((a) => `${a.groupId}:${a.artifactId}:${a.version}`).join(',');
+
+/** The classes behind the distribution's bin/ scripts that are run here (the script names a class). */
+const SCRIPT_MAIN_CLASSES = {
+  'kafka-console-producer.sh': KAFKA_4
+    ? 'org.apache.kafka.tools.ConsoleProducer'
+    : 'kafka.tools.ConsoleProducer',
+};
 /** Pinned so the fetch does not depend on whichever plugin version Maven would resolve today. */
 const DEPENDENCY_PLUGIN_VERSION = '3.8.1';
 /** Written last, after every jar is in place: a fetch that stopped half-way has no marker. */
@@ -96,7 +119,12 @@ function readCompleteCache(dir) {
   } catch {
     return null; // no marker (never fetched, or a fetch that did not finish) or an unreadable one
   }
-  if (marker.kafkaVersion !== KAFKA_VERSION || !Array.isArray(marker.jars) || marker.jars.length === 0) {
+  if (
+    marker.kafkaVersion !== KAFKA_VERSION ||
+    marker.artifacts !== ARTIFACT_LIST ||
+    !Array.isArray(marker.jars) ||
+    marker.jars.length === 0
+  ) {
     return null;
   }
   for (const jar of marker.jars) {
@@ -112,7 +140,11 @@ function pomXml() {
   const dependencies = MAVEN_ARTIFACTS.map(
     (a) =>
       `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId>` +
-      `<version>${a.version}</version></dependency>`,
+      `<version>${a.version}</version>` +
+      (a.withoutDependencies
+        ? '<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion></exclusions>'
+        : '') +
+      '</dependency>',
   ).join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Throwaway project: only here so Maven resolves Kafka's runtime dependencies. -->
@@ -210,7 +242,12 @@ async function ensureKafkaJars({ log = noop } = {}) {
       fs.renameSync(path.join(outputDir, name), path.join(dir, name));
       return { name, size };
     });
-    const marker = { kafkaVersion: KAFKA_VERSION, fetchedAt: new Date().toISOString(), jars };
+    const marker = {
+      kafkaVersion: KAFKA_VERSION,
+      artifacts: ARTIFACT_LIST,
+      fetchedAt: new Date().toISOString(),
+      jars,
+    };
     const markerTmp = path.join(staging, MARKER_FILE);
     fs.writeFileSync(markerTmp, `${JSON.stringify(marker, null, 2)}\n`);
     fs.renameSync(markerTmp, path.join(dir, MARKER_FILE));
@@ -417,6 +454,51 @@ function runKafkaTool(jarsDir, logConfigFile, mainClass, args) {
         }
       },
     );
+  });
+}
+
+/**
+ * Runs one of the Kafka distribution's bin/ scripts by name, as the `apache/kafka` image would run
+ * `/opt/kafka/bin/<script>` (the same class and arguments, this KAFKA_VERSION's jars), with `input`
+ * on its stdin. Resolves to its output once it exits 0; rejects with its output otherwise.
+ *
+ * @param {string} script e.g. 'kafka-console-producer.sh'
+ * @param {string[]} args the script's arguments
+ * @param {{ input?: string | Buffer, timeoutMs?: number }} [options]
+ * @returns {Promise<{ stdout: string, stderr: string }>}
+ */
+async function runKafkaScript(script, args, { input = '', timeoutMs = READY_TIMEOUT_MS } = {}) {
+  const mainClass = SCRIPT_MAIN_CLASSES[script];
+  if (!mainClass) {
+    throw new Error(`runKafkaScript knows ${Object.keys(SCRIPT_MAIN_CLASSES).join(', ')}, not ${script}`);
+  }
+  const jarsDir = await ensureKafkaJars();
+  return new Promise((resolve, reject) => {
+    const child = spawn(javaCommand(), ['-Xmx128m', '-cp', path.join(jarsDir, '*'), mainClass, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`Could not run java for ${script}: ${error.message}`, { cause: error }));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        resolve({ stdout, stderr });
+      } else {
+        reject(
+          new Error(
+            `${script} ${args.join(' ')} (${mainClass}) failed (${signal ?? `exit code ${code}`}):\n${stderr}${stdout}`,
+          ),
+        );
+      }
+    });
+    child.stdin.end(input);
   });
 }
 
@@ -644,4 +726,11 @@ async function startBroker(options = {}) {
   return handle;
 }
 
-module.exports = { KAFKA_VERSION, DEFAULT_KAFKA_VERSION, kafkaJarsDir, ensureKafkaJars, startBroker };
+module.exports = {
+  KAFKA_VERSION,
+  DEFAULT_KAFKA_VERSION,
+  kafkaJarsDir,
+  ensureKafkaJars,
+  runKafkaScript,
+  startBroker,
+};

@@ -74,9 +74,15 @@ function stageSource(
     }
     if (/\bnpm run build\b/.test(run.command) && path === posix.join(run.workdir, 'dist')) {
       // `nest build` reads these; the build stage must have them before it runs.
+      const before = { ...stage, copies: stage.copies.filter((copy) => copy.line < run.line), runs: [] };
       for (const input of ['package.json', 'nest-cli.json', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
-        const found = stageSource({ ...stage, runs: [] }, posix.join(run.workdir, input), context);
-        const copied = found.kind === 'context' && existsSync(found.hostPath);
+        let copied = false;
+        try {
+          const found = stageSource(before, posix.join(run.workdir, input), context);
+          copied = found.kind === 'context' && existsSync(found.hostPath);
+        } catch {
+          copied = false; // not in the stage at all
+        }
         if (!copied) {
           throw new Error(`Dockerfile line ${run.line}: npm run build runs without ${input} in the stage`);
         }

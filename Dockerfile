@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # The gateway as a container: `docker compose up` (docker-compose.yml) runs it next to Kafka and
-# PostgreSQL. Two stages, so the image holds the compiled JavaScript and production dependencies
-# only, not TypeScript, Nest's CLI or the test tooling.
+# PostgreSQL. Two stages, so the image holds the compiled JavaScript, the reports page and production
+# dependencies only, not TypeScript, Nest's CLI or the test tooling. test/container.e2e-spec.ts lays
+# out the runtime stage's files as these lines do and runs its CMD with the compose environment.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first: this layer is reused until package*.json changes.
 COPY package.json package-lock.json ./
@@ -12,12 +13,16 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Optional packages are left out: the only one in the production tree, pg-cloudflare, is loaded by
+# pg on Cloudflare Workers only.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The reports page at /: dist/ serves it from ../public.
+COPY public ./public
 USER node
 EXPOSE 3000
 # Liveness only (/health answers while the process does); /health/ready also checks the bus.

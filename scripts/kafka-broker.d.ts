@@ -1,12 +1,25 @@
 /** Types for kafka-broker.js (plain CommonJS, so that it runs without a build step). */
 
+/** The Kafka release this process runs: `$KAFKA_VERSION` (4.x or 3.9.x), else DEFAULT_KAFKA_VERSION. */
 export declare const KAFKA_VERSION: string;
+/** The newest Kafka release on Maven Central when the script was written. */
+export declare const DEFAULT_KAFKA_VERSION: string;
 
 /** `$KAFKA_JARS_DIR`, or `~/.cache/sse-gateway/kafka-<version>`. */
 export declare function kafkaJarsDir(): string;
 
 /** Fetches the broker's jars with Maven unless the cache is complete; resolves to the jar folder. */
 export declare function ensureKafkaJars(options?: { log?: (line: string) => void }): Promise<string>;
+
+/**
+ * Runs one of the distribution's bin/ scripts (its class, this version's jars) with `input` on stdin,
+ * as `/opt/kafka/bin/<script>` would in the `apache/kafka` image; rejects unless it exits 0.
+ */
+export declare function runKafkaScript(
+  script: 'kafka-console-producer.sh',
+  args: readonly string[],
+  options?: { input?: string | Buffer; timeoutMs?: number },
+): Promise<{ stdout: string; stderr: string }>;
 
 export interface StartBrokerOptions {
   /** Client port; 0 or unset picks a free one. */

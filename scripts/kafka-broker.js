@@ -13,8 +13,8 @@
  *   await broker.restart();      // same ports and data
  *   await broker.stop();         // the temp data dir is removed
  *
- * Why Kafka 3.9.1: it is the last line with every protocol version kafkajs 2.2.4 speaks; Kafka 4.0
- * removed the oldest ones (KIP-896).
+ * Kafka 4.4.0 unless KAFKA_VERSION names another release of the 4.x or 3.9 line (CI also runs the
+ * Kafka tests on 3.9.1); each version has its own jar cache.
  */
 const { spawn, execFile } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,13 +23,75 @@ const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
-const KAFKA_VERSION = '3.9.1';
+/** The newest Kafka release on Maven Central when this was written. */
+const DEFAULT_KAFKA_VERSION = '4.4.0';
 const SCALA_VERSION = '2.13';
+
+/**
+ * `$KAFKA_VERSION` or the default. Only lines whose logging set-up is known here are accepted: a
+ * broker without a working slf4j binding prints nothing, so startBroker() would never see it ready.
+ */
+function kafkaVersionFromEnv() {
+  const version = process.env.KAFKA_VERSION || DEFAULT_KAFKA_VERSION;
+  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  if (!match || !(match[1] === '4' || (match[1] === '3' && match[2] === '9'))) {
+    throw new Error(
+      `KAFKA_VERSION=${version}: must be a Kafka release of the 4.x or 3.9 line, such as ${DEFAULT_KAFKA_VERSION} or 3.9.1`,
+    );
+  }
+  return version;
+}
+const KAFKA_VERSION = kafkaVersionFromEnv();
+const KAFKA_4 = KAFKA_VERSION.startsWith('4.');
+
+/**
+ * Both lines log through slf4j 1.7 and print nothing at all without a binding for it. Kafka 3.9
+ * configures log4j 1 (reload4j); Kafka 4 moved to log4j2, which needs log4j-slf4j-impl, the binding
+ * for slf4j 1.7 (log4j-slf4j2-impl binds slf4j 2 and leaves the broker silent).
+ */
+const LOGGING = KAFKA_4
+  ? {
+      artifacts: [
+        { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-slf4j-impl', version: '2.24.3' },
+        { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', version: '2.24.3' },
+      ],
+      configFile: 'log4j2.properties',
+      jvmOption: (file) => `-Dlog4j2.configurationFile=${file}`,
+      config: log4j2Properties,
+    }
+  : {
+      artifacts: [{ groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: '1.7.36' }],
+      configFile: 'log4j.properties',
+      jvmOption: (file) => `-Dlog4j.configuration=file:${file}`,
+      config: log4jProperties,
+    };
+
 const MAVEN_ARTIFACTS = [
   { groupId: 'org.apache.kafka', artifactId: `kafka_${SCALA_VERSION}`, version: KAFKA_VERSION },
-  // Kafka 3.x logs through slf4j 1.7; without a binding the broker prints nothing at all.
-  { groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: '1.7.36' },
+  ...LOGGING.artifacts,
+  // Kafka 4 moved the console tools out of the broker's jar. Only the tools jar itself: what the
+  // console producer needs is on the broker's class path already, and the rest of kafka-tools'
+  // dependencies (Kafka Connect, Jetty, Jersey) would triple the download.
+  ...(KAFKA_4
+    ? [
+        {
+          groupId: 'org.apache.kafka',
+          artifactId: 'kafka-tools',
+          version: KAFKA_VERSION,
+          withoutDependencies: true,
+        },
+      ]
+    : []),
 ];
+/** The cache is reused only if it was fetched for exactly this list. */
+const ARTIFACT_LIST = MAVEN_ARTIFACTS.map((a) => `${a.groupId}:${a.artifactId}:${a.version}`).join(',');
+
+/** The classes behind the distribution's bin/ scripts that are run here (the script names a class). */
+const SCRIPT_MAIN_CLASSES = {
+  'kafka-console-producer.sh': KAFKA_4
+    ? 'org.apache.kafka.tools.ConsoleProducer'
+    : 'kafka.tools.ConsoleProducer',
+};
 /** Pinned so the fetch does not depend on whichever plugin version Maven would resolve today. */
 const DEPENDENCY_PLUGIN_VERSION = '3.8.1';
 /** Written last, after every jar is in place: a fetch that stopped half-way has no marker. */
@@ -42,7 +104,7 @@ const OUTPUT_TAIL_LINES = 40;
 
 const noop = () => {};
 
-/** `$KAFKA_JARS_DIR`, or `~/.cache/sse-gateway/kafka-3.9.1`; a folder only these jars live in. */
+/** `$KAFKA_JARS_DIR`, or `~/.cache/sse-gateway/kafka-<version>`; a folder only these jars live in. */
 function kafkaJarsDir() {
   return path.resolve(
     process.env.KAFKA_JARS_DIR || path.join(os.homedir(), '.cache', 'sse-gateway', `kafka-${KAFKA_VERSION}`),
@@ -57,7 +119,12 @@ function readCompleteCache(dir) {
   } catch {
     return null; // no marker (never fetched, or a fetch that did not finish) or an unreadable one
   }
-  if (marker.kafkaVersion !== KAFKA_VERSION || !Array.isArray(marker.jars) || marker.jars.length === 0) {
+  if (
+    marker.kafkaVersion !== KAFKA_VERSION ||
+    marker.artifacts !== ARTIFACT_LIST ||
+    !Array.isArray(marker.jars) ||
+    marker.jars.length === 0
+  ) {
     return null;
   }
   for (const jar of marker.jars) {
@@ -73,7 +140,11 @@ function pomXml() {
   const dependencies = MAVEN_ARTIFACTS.map(
     (a) =>
       `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId>` +
-      `<version>${a.version}</version></dependency>`,
+      `<version>${a.version}</version>` +
+      (a.withoutDependencies
+        ? '<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion></exclusions>'
+        : '') +
+      '</dependency>',
   ).join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Throwaway project: only here so Maven resolves Kafka's runtime dependencies. -->
@@ -159,12 +230,24 @@ async function ensureKafkaJars({ log = noop } = {}) {
       throw new Error(`Maven finished but ${outputDir} has no kafka_${SCALA_VERSION}-${KAFKA_VERSION}.jar`);
     }
     fs.mkdirSync(dir, { recursive: true });
+    // A KAFKA_JARS_DIR used with another KAFKA_VERSION before: its jars would join the class path.
+    fs.rmSync(path.join(dir, MARKER_FILE), { force: true });
+    for (const stale of fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.jar') && !names.includes(name))) {
+      fs.rmSync(path.join(dir, stale), { force: true });
+    }
     const jars = names.map((name) => {
       const size = fs.statSync(path.join(outputDir, name)).size;
       fs.renameSync(path.join(outputDir, name), path.join(dir, name));
       return { name, size };
     });
-    const marker = { kafkaVersion: KAFKA_VERSION, fetchedAt: new Date().toISOString(), jars };
+    const marker = {
+      kafkaVersion: KAFKA_VERSION,
+      artifacts: ARTIFACT_LIST,
+      fetchedAt: new Date().toISOString(),
+      jars,
+    };
     const markerTmp = path.join(staging, MARKER_FILE);
     fs.writeFileSync(markerTmp, `${JSON.stringify(marker, null, 2)}\n`);
     fs.renameSync(markerTmp, path.join(dir, MARKER_FILE));
@@ -324,6 +407,7 @@ group.initial.rebalance.delay.ms=0
 `;
 }
 
+/** Kafka 3.9 (log4j 1): warnings and errors, plus the ready line startBroker() waits for. */
 function log4jProperties() {
   return `# Written by scripts/kafka-broker.js. Warnings and errors only, plus the line that says the
 # broker is ready ("Kafka Server started"), which startBroker() waits for.
@@ -335,23 +419,31 @@ log4j.logger.kafka.server.KafkaRaftServer=INFO
 `;
 }
 
+/** Kafka 4 (log4j2): the same output as log4jProperties() gives Kafka 3.9. */
+function log4j2Properties() {
+  return `# Written by scripts/kafka-broker.js. Warnings and errors only, plus the line that says the
+# broker is ready ("Kafka Server started"), which startBroker() waits for.
+appender.stdout.type=Console
+appender.stdout.name=STDOUT
+appender.stdout.layout.type=PatternLayout
+appender.stdout.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=WARN
+rootLogger.appenderRef.stdout.ref=STDOUT
+logger.ready.name=kafka.server.KafkaRaftServer
+logger.ready.level=INFO
+`;
+}
+
 function javaCommand() {
   return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
 /** Runs one of Kafka's command-line tools to completion and returns its stdout. */
-function runKafkaTool(jarsDir, log4jFile, mainClass, args) {
+function runKafkaTool(jarsDir, logConfigFile, mainClass, args) {
   return new Promise((resolve, reject) => {
     execFile(
       javaCommand(),
-      [
-        '-Xmx128m',
-        `-Dlog4j.configuration=file:${log4jFile}`,
-        '-cp',
-        path.join(jarsDir, '*'),
-        mainClass,
-        ...args,
-      ],
+      ['-Xmx128m', LOGGING.jvmOption(logConfigFile), '-cp', path.join(jarsDir, '*'), mainClass, ...args],
       { timeout: READY_TIMEOUT_MS },
       (error, stdout, stderr) => {
         if (error) {
@@ -362,6 +454,51 @@ function runKafkaTool(jarsDir, log4jFile, mainClass, args) {
         }
       },
     );
+  });
+}
+
+/**
+ * Runs one of the Kafka distribution's bin/ scripts by name, as the `apache/kafka` image would run
+ * `/opt/kafka/bin/<script>` (the same class and arguments, this KAFKA_VERSION's jars), with `input`
+ * on its stdin. Resolves to its output once it exits 0; rejects with its output otherwise.
+ *
+ * @param {string} script e.g. 'kafka-console-producer.sh'
+ * @param {string[]} args the script's arguments
+ * @param {{ input?: string | Buffer, timeoutMs?: number }} [options]
+ * @returns {Promise<{ stdout: string, stderr: string }>}
+ */
+async function runKafkaScript(script, args, { input = '', timeoutMs = READY_TIMEOUT_MS } = {}) {
+  const mainClass = SCRIPT_MAIN_CLASSES[script];
+  if (!mainClass) {
+    throw new Error(`runKafkaScript knows ${Object.keys(SCRIPT_MAIN_CLASSES).join(', ')}, not ${script}`);
+  }
+  const jarsDir = await ensureKafkaJars();
+  return new Promise((resolve, reject) => {
+    const child = spawn(javaCommand(), ['-Xmx128m', '-cp', path.join(jarsDir, '*'), mainClass, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`Could not run java for ${script}: ${error.message}`, { cause: error }));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        resolve({ stdout, stderr });
+      } else {
+        reject(
+          new Error(
+            `${script} ${args.join(' ')} (${mainClass}) failed (${signal ?? `exit code ${code}`}):\n${stderr}${stdout}`,
+          ),
+        );
+      }
+    });
+    child.stdin.end(input);
   });
 }
 
@@ -400,7 +537,7 @@ async function startBroker(options = {}) {
     : path.resolve(options.dataDir);
   const logDir = path.join(dataDir, 'kraft-logs');
   const serverFile = path.join(dataDir, 'server.properties');
-  const log4jFile = path.join(dataDir, 'log4j.properties');
+  const logConfigFile = path.join(dataDir, LOGGING.configFile);
   const brokers = `127.0.0.1:${port}`;
 
   let child = null;
@@ -424,14 +561,16 @@ async function startBroker(options = {}) {
   async function launch() {
     fs.mkdirSync(logDir, { recursive: true });
     fs.writeFileSync(serverFile, serverProperties({ port, controllerPort, logDir }));
-    fs.writeFileSync(log4jFile, log4jProperties());
+    fs.writeFileSync(logConfigFile, LOGGING.config());
 
     // Formatting gives the folder a cluster id; doing it again would refuse (or wipe) the data a
     // restart is meant to keep, so only a folder without meta.properties is formatted.
     if (!fs.existsSync(path.join(logDir, 'meta.properties'))) {
       log(`Formatting ${logDir} (a new single-node cluster)`);
-      const clusterId = await runKafkaTool(jarsDir, log4jFile, 'kafka.tools.StorageTool', ['random-uuid']);
-      await runKafkaTool(jarsDir, log4jFile, 'kafka.tools.StorageTool', [
+      const clusterId = await runKafkaTool(jarsDir, logConfigFile, 'kafka.tools.StorageTool', [
+        'random-uuid',
+      ]);
+      await runKafkaTool(jarsDir, logConfigFile, 'kafka.tools.StorageTool', [
         'format',
         '-t',
         clusterId,
@@ -446,7 +585,7 @@ async function startBroker(options = {}) {
       javaCommand(),
       [
         `-Xmx${heapMb}m`,
-        `-Dlog4j.configuration=file:${log4jFile}`,
+        LOGGING.jvmOption(logConfigFile),
         '-cp',
         path.join(jarsDir, '*'),
         'kafka.Kafka',
@@ -587,4 +726,11 @@ async function startBroker(options = {}) {
   return handle;
 }
 
-module.exports = { KAFKA_VERSION, kafkaJarsDir, ensureKafkaJars, startBroker };
+module.exports = {
+  KAFKA_VERSION,
+  DEFAULT_KAFKA_VERSION,
+  kafkaJarsDir,
+  ensureKafkaJars,
+  runKafkaScript,
+  startBroker,
+};

@@ -12,12 +12,24 @@
  *   --data-dir <dir>  where topics and records are kept between runs (default ./data/kafka)
  *   --fetch-only      only download the jars into the cache, then exit (CI warms the cache)
  *
+ * Kafka 4.4.0 unless KAFKA_VERSION says otherwise (`KAFKA_VERSION=3.9.1 npm run kafka`; 4.x or 3.9.x).
  * Needs Java 17 and Maven; the jars are fetched once into ~/.cache/sse-gateway (or $KAFKA_JARS_DIR).
  * Ctrl-C (or SIGTERM, SIGHUP) shuts the broker down cleanly and exits 0.
  */
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { KAFKA_VERSION, ensureKafkaJars, startBroker } = require('./kafka-broker');
+
+let kafkaBroker;
+try {
+  kafkaBroker = require('./kafka-broker');
+} catch (error) {
+  if (!/^KAFKA_VERSION=/.test(error.message)) {
+    throw error;
+  }
+  console.error(`[kafka] ${error.message}`); // a bad setting: the message says it all
+  process.exit(2);
+}
+const { KAFKA_VERSION, ensureKafkaJars, startBroker } = kafkaBroker;
 
 const USAGE = 'Usage: npm run kafka -- [--port 9092] [--data-dir ./data/kafka] [--fetch-only]';
 

@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { KAFKA_VERSION } from '../scripts/kafka-broker';
 import { sharedBrokers, startTestBroker, TestBroker } from './support/kafka';
 import { kcatConsume, kcatProduce } from './support/kcat';
 
@@ -26,6 +29,44 @@ describe('Kafka test broker', () => {
     expect(records.map((record) => [record.key?.toString(), record.value])).toEqual([
       ['alice', values[0]],
       ['alice', values[1]],
+    ]);
+  });
+
+  it('is Kafka 4 unless KAFKA_VERSION names another line: it drops a client limited to the protocol of Kafka 0.9', async () => {
+    // Kafka 4.0 removed the oldest request versions (Produce v0-v2 among them); 3.9 still serves them.
+    const line = (process.env.KAFKA_VERSION || '4').split('.')[0];
+    const oldClient = { 'api.version.request': 'false', 'broker.version.fallback': '0.9.0' };
+
+    const produced = kcatProduce(sharedBrokers(), freshTopic(), ['from an old client'], {
+      config: oldClient,
+    });
+
+    if (line === '4') {
+      await expect(produced).rejects.toThrow(/Broker transport failure|Disconnected/);
+    } else {
+      await expect(produced).resolves.toBeUndefined();
+    }
+  });
+
+  it('npm run kafka refuses a KAFKA_VERSION outside the lines it knows, naming the variable', () => {
+    const script = join(__dirname, '..', 'scripts', 'kafka.js');
+    const run = (version: string) =>
+      spawnSync(process.execPath, [script, '--fetch-only'], {
+        env: { ...process.env, KAFKA_VERSION: version },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+
+    const refused = run('3.8.1');
+    const accepted = run(KAFKA_VERSION); // the version this run's broker uses: its jars are cached
+
+    expect([refused.status, refused.stderr.trim()]).toEqual([
+      2,
+      '[kafka] KAFKA_VERSION=3.8.1: must be a Kafka release of the 4.x or 3.9 line, such as 4.4.0 or 3.9.1',
+    ]);
+    expect([accepted.status, accepted.stdout]).toEqual([
+      0,
+      expect.stringContaining(`Kafka ${KAFKA_VERSION} jars are in`),
     ]);
   });
 

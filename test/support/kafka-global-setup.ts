@@ -1,4 +1,4 @@
-import { startBroker } from '../../scripts/kafka-broker';
+import { KAFKA_VERSION, startBroker } from '../../scripts/kafka-broker';
 import { SHARED_BROKER_GLOBAL, SharedBrokerGlobal } from './kafka';
 
 /**
@@ -19,5 +19,7 @@ export default async function startSharedKafka(): Promise<void> {
   });
   (globalThis as SharedBrokerGlobal)[SHARED_BROKER_GLOBAL] = broker;
   process.env.TEST_KAFKA_BROKERS = broker.brokers;
-  print(`shared test broker ready on ${broker.brokers} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  print(
+    `shared test broker (Kafka ${KAFKA_VERSION}) ready on ${broker.brokers} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

@@ -65,13 +65,14 @@ function runKcat(args: string[], timeoutMs: number): Promise<KcatResult> {
 /**
  * Produces one record per message, in order, each value byte for byte (newlines, NUL, invalid
  * UTF-8 included): every message goes through its own file, which kcat sends whole as one record.
- * A Buffer is one message. Resolves once the broker has acknowledged them all.
+ * A Buffer is one message. Resolves once the broker has acknowledged them all. `config`: librdkafka
+ * properties (`-X name=value`).
  */
 export async function kcatProduce(
   brokers: string,
   topic: string,
   messages: readonly (string | Buffer)[] | Buffer,
-  opts: { key?: string } = {},
+  opts: { key?: string; config?: Record<string, string> } = {},
 ): Promise<void> {
   const list = Buffer.isBuffer(messages) ? [messages] : messages;
   if (list.some((message) => message.length === 0)) {
@@ -88,7 +89,8 @@ export async function kcatProduce(
       }),
     );
     const key = opts.key === undefined ? [] : ['-k', opts.key];
-    await runKcat(['-P', '-b', brokers, '-t', topic, ...key, ...files], 30_000);
+    const config = Object.entries(opts.config ?? {}).flatMap(([name, value]) => ['-X', `${name}=${value}`]);
+    await runKcat(['-P', '-b', brokers, '-t', topic, ...key, ...config, ...files], 30_000);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

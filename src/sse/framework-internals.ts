@@ -25,7 +25,7 @@ import { Subscriber } from 'rxjs';
  *   response, the stream still works (handOff's end() ends it); if it kept state past completion,
  *   the e2e spec's count of live SseStream objects fails.
  * - Node's `Readable.prototype.pipe` names its listeners on the destination (PIPE_LISTENERS).
- *   Renamed: nothing breaks, Nest's finished writer is only freed when the stream ends.
+ *   Renamed: streams still work, but Nest's finished writer lives until the stream ends.
  * - Express's router leaves `next`, parsed URLs, `params` and `route` on the request
  *   (ROUTING_LEFTOVERS). New fields: each idle stream keeps them (heap bound).
  */

@@ -109,8 +109,9 @@ describe('idle SSE streams after the hand-off', () => {
     const after = await inspector.heapUsedAfterGc();
 
     const perStream = (after - before) / STREAMS;
+    const node = await inspector.evaluate<string>('process.version');
     process.stderr.write(
-      `[sse-handoff] ${STREAMS} idle streams: ${(perStream / 1024).toFixed(1)} KB of heap each\n`,
+      `[sse-handoff] service on Node ${node}: ${STREAMS} idle streams, ${(perStream / 1024).toFixed(1)} KB of heap each\n`,
     );
     // All read before any is asserted, so that a failure shows every figure. The query sees the streams
     // themselves (one SseConnection each), and none of what Nest made to serve their requests.

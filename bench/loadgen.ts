@@ -790,7 +790,13 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------------ publish phase
   // No per-request timeout timer (it costs CPU per POST): a POST still unanswered when the tail ends is
   // simply not counted as published_acked.
-  const pubAgent = new http.Agent({ keepAlive: true, maxSockets: plan.inFlight, noDelay: true });
+  // The agent hands its options to net.createConnection, which takes noDelay (not listed on AgentOptions).
+  const pubAgentOptions: http.AgentOptions & net.SocketConstructorOpts = {
+    keepAlive: true,
+    maxSockets: plan.inFlight,
+    noDelay: true,
+  };
+  const pubAgent = new http.Agent(pubAgentOptions);
   const postHist = new LatencyHistogram();
   const acked = new GrowU8();
   const sentAt = new GrowF64();

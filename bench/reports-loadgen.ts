@@ -494,7 +494,13 @@ async function main(): Promise<void> {
   );
 
   // ------------------------------------------------------------------ one report per user
-  const agent = new http.Agent({ keepAlive: true, maxSockets: args.inFlight, noDelay: true });
+  // The agent hands its options to net.createConnection, which takes noDelay (not listed on AgentOptions).
+  const agentOptions: http.AgentOptions & net.SocketConstructorOpts = {
+    keepAlive: true,
+    maxSockets: args.inFlight,
+    noDelay: true,
+  };
+  const agent = new http.Agent(agentOptions);
   const open = users.filter((u) => u.ready && !u.closed);
   let created = 0;
   const createStart = performance.now();

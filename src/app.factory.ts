@@ -5,14 +5,14 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
-import { SharedShapeExpressAdapter } from './common/http/express-adapter';
+import { DrainingExpressAdapter } from './common/http/express-adapter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 
 /** Builds the configured application, not yet listening: used by main.ts and by the e2e tests. */
 export async function createApp(env: Record<string, string | undefined> = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(env),
-    new SharedShapeExpressAdapter(),
+    new DrainingExpressAdapter(),
     {
       bodyParser: false,
       bufferLogs: true,

@@ -1,7 +1,6 @@
 import { RequestMethod } from '@nestjs/common';
-import { PATH_METADATA } from '@nestjs/common/constants';
-import { RouteInfo } from '@nestjs/common/interfaces';
 import { DiscoveryService } from '@nestjs/core';
+import { PATH_METADATA, RouteInfo } from './framework-internals';
 import { SSE_ROUTE_OPTIONS } from './sse.constants';
 
 /** The routes served through the SSE layer (every `@SseRoute()` handler), found from metadata. */

@@ -7,8 +7,6 @@ import {
   MessageEvent,
   NestInterceptor,
 } from '@nestjs/common';
-import { SSE_METADATA } from '@nestjs/common/constants';
-import { SSE_ABORT_CONTROLLER } from '@nestjs/common/decorators/http/sse-signal.decorator';
 import { Reflector } from '@nestjs/core';
 import { Request, Response } from 'express';
 import { Observable, Subscriber, Subscription } from 'rxjs';
@@ -16,6 +14,7 @@ import { AuthenticatedRequest } from '../auth/access.guard';
 import { onTokenExpiry } from '../auth/token-expiry';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { KeepAliveScheduler } from './keep-alive.scheduler';
+import { handOff, SSE_METADATA } from './framework-internals';
 import { SseConnection } from './sse-connection';
 import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
@@ -206,81 +205,5 @@ export class SseInterceptor implements NestInterceptor {
         }
       };
     });
-  }
-}
-
-/**
- * Lets Nest's `@Sse()` writer finish once the headers are out, so that it and the request pipeline
- * it holds (a promise, a Transform stream and its pipe, an rxjs chain, a timer) are freed instead of
- * living as long as the stream. Nest ends the response when its writer completes; that one call
- * is absorbed, and the response stays open for SseConnection. Returns how to end it for real.
- */
-function handOff(request: Request, response: Response, nest: Subscriber<MessageEvent>): () => void {
-  // Nest aborts the request's AbortSignal as its writer completes. The request would keep that
-  // controller, its signal and the AbortError (whose stack, unread, keeps the functions of its
-  // frames and so the writer's whole scope) for as long as the stream: about 2.5 KB. Nothing reads
-  // the signal after the hand-off, so the request lets go of it (by assignment: see below).
-  const carrier = request as Request & { [SSE_ABORT_CONTROLLER]?: AbortController };
-  carrier[SSE_ABORT_CONTROLLER]?.signal.addEventListener(
-    'abort',
-    () => {
-      carrier[SSE_ABORT_CONTROLLER] = undefined;
-    },
-    { once: true },
-  );
-  // Put back by assignment, not `delete`: deleting a property turns the response into a slow
-  // dictionary-mode object, about 3 KB more per stream.
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back on the same object
-  const realEnd = response.end;
-  response.end = function absorbNestEnd(this: Response) {
-    response.end = realEnd;
-    detachPipeListeners(response);
-    return this;
-  } as Response['end'];
-  nest.complete();
-  forgetRouting(request);
-  return () => {
-    response.end = realEnd; // in case Nest did not end it (a future version may not)
-    response.end();
-  };
-}
-
-/**
- * What Express's router left on the request for the handlers of this request: its `next` (a closure
- * over the router's dispatch state, the final handler and their scopes), the parsed URLs and route
- * params. The request is handled by now and the stream reads none of it; without this, each idle
- * stream would keep it. Cleared by assignment, so the request keeps its object shape.
- */
-const ROUTING_LEFTOVERS = ['next', '_parsedUrl', '_parsedOriginalUrl', 'params', 'route'] as const;
-
-function forgetRouting(request: Request): void {
-  const fields = request as unknown as Record<string, unknown>;
-  for (const field of ROUTING_LEFTOVERS) {
-    if (Object.prototype.hasOwnProperty.call(fields, field)) {
-      fields[field] = undefined;
-    }
-  }
-}
-
-/**
- * The pipe from Nest's finished writer to the response would unpipe only when the response ends,
- * keeping the writer's stream alive until then. Its listeners are Node's, found by name; should
- * the names ever change, nothing breaks: the stream is just freed later.
- */
-const PIPE_LISTENERS: Record<string, string> = {
-  unpipe: 'onunpipe',
-  error: 'onerror',
-  close: 'onclose',
-  finish: 'onfinish',
-  drain: 'ondrain',
-};
-
-function detachPipeListeners(response: Response): void {
-  for (const [event, name] of Object.entries(PIPE_LISTENERS)) {
-    for (const listener of response.listeners(event)) {
-      if ((listener as { name?: string }).name === name) {
-        response.removeListener(event, listener as (...args: unknown[]) => void);
-      }
-    }
   }
 }

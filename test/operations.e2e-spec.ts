@@ -36,6 +36,7 @@ describe('interfaces people expect', () => {
         'POST /v4/new/report',
         'GET /v4/reports',
         'PUT /v4/report',
+        'GET /v4/transitions',
         'GET /v4/sse',
         'GET /events',
         'POST /events',

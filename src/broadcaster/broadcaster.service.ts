@@ -3,6 +3,7 @@ import { concat, Observable, of } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
 import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { BROADCAST_TOPIC } from './broadcaster.constants';
 
@@ -20,7 +21,7 @@ export class BroadcasterService {
    * `data: connected` first, then every broadcast. The greeting carries the client's position (the
    * resume point, or the newest broadcast), so a reconnect resumes right after what it saw.
    */
-  stream(lastEventId?: string): Observable<SseEvent> {
+  stream(lastEventId?: string): Observable<SseItem> {
     const after = lastEventId ?? this.streams.head();
     return concat(of(new SseEvent(after, 'connected')), this.streams.open({ lastEventId: after }));
   }

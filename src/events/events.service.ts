@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { USER_MESSAGES_TOPIC } from './events.constants';
 
@@ -16,7 +16,7 @@ export class EventsService {
     this.streams = new TopicEventStream(bus, USER_MESSAGES_TOPIC, (record) => ({ data: record.value }));
   }
 
-  stream(username: string, lastEventId?: string): Observable<SseEvent> {
+  stream(username: string, lastEventId?: string): Observable<SseItem> {
     return this.streams.open({ key: username, lastEventId });
   }
 

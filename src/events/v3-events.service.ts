@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { V3_MESSAGES_TOPIC } from './events.constants';
 import { parseV3Record, v3MessageOf, v3RecordOf } from './v3-record';
@@ -22,7 +22,7 @@ export class V3EventsService {
     }));
   }
 
-  stream(username: string, lastEventId?: string): Observable<SseEvent> {
+  stream(username: string, lastEventId?: string): Observable<SseItem> {
     return this.streams.open({ key: username, lastEventId });
   }
 

@@ -77,6 +77,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
         user,
         maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
         retryMs: this.config.SSE_RETRY_MS,
+        replayTimeoutMs: this.config.SSE_REPLAY_TIMEOUT_MS,
       },
       this.scheduler,
       this.hooks,

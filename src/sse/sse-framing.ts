@@ -37,11 +37,25 @@ export function encodeComment(comment: string): Buffer {
   return Buffer.from(`${lines.join('')}\n`, 'utf8');
 }
 
-export function encodeRetry(milliseconds: number): Buffer {
+/**
+ * The `retry:` hint, in a block of its own; with `id`, the block also sets the client's last event
+ * id without dispatching an event (a block without data dispatches nothing).
+ */
+export function encodeRetry(milliseconds: number, id?: string): Buffer {
   if (!Number.isInteger(milliseconds) || milliseconds < 0) {
     throw new Error(`SSE retry must be a non-negative integer, got ${milliseconds}`);
   }
-  return Buffer.from(`retry: ${milliseconds}\n\n`, 'latin1');
+  if (id === undefined) {
+    return Buffer.from(`retry: ${milliseconds}\n\n`, 'latin1');
+  }
+  assertSingleLine('id', id);
+  return Buffer.from(`retry: ${milliseconds}\nid: ${id}\n\n`, 'utf8');
+}
+
+/** A block that only sets the client's last event id: a resume point, no event. */
+export function encodeId(id: string): Buffer {
+  assertSingleLine('id', id);
+  return Buffer.from(`id: ${id}\n\n`, 'utf8');
 }
 
 /** One HTTP/1.1 chunk carrying `payload`: what a chunked response writes for it. */

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { concat, Observable, of } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MessageBus } from '../bus/message-bus.interface';
 import { SseEvent } from '../sse/sse-event';
 import { SseItem } from '../sse/sse-replay';
+import { StreamFit } from '../sse/stream-fit';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { BROADCAST_TOPIC } from './broadcaster.constants';
 
@@ -11,9 +13,14 @@ import { BROADCAST_TOPIC } from './broadcaster.constants';
 @Injectable()
 export class BroadcasterService {
   private readonly streams: TopicEventStream;
+  private readonly fit: StreamFit;
 
-  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
-    bus.declareTopic(BROADCAST_TOPIC);
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.fit = new StreamFit(config.SSE_MAX_BUFFER_BYTES);
+    bus.declareTopic(BROADCAST_TOPIC, { parse: this.fit.parser(() => bus.head(BROADCAST_TOPIC).length) });
     this.streams = new TopicEventStream(bus, BROADCAST_TOPIC, (record) => ({ data: record.value }));
   }
 
@@ -27,6 +34,7 @@ export class BroadcasterService {
   }
 
   async broadcast(message: string): Promise<{ id: string }> {
+    this.fit.assertFits(message, this.bus.head(BROADCAST_TOPIC).length);
     const record = await this.bus.publish(BROADCAST_TOPIC, null, message);
     return { id: record.position };
   }

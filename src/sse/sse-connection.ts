@@ -93,6 +93,11 @@ export class SseConnection {
     return this.pendingBytes + (this.socket ? this.socket.writableLength : this.response.writableLength);
   }
 
+  /** Everything waiting for the client here: buffered bytes and events behind a replay. */
+  get queuedBytes(): number {
+    return this.bufferedBytes + this.backlogBytes;
+  }
+
   send(item: SseItem): void {
     if (this.closed) {
       return;

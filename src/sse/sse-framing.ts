@@ -58,6 +58,22 @@ export function encodeId(id: string): Buffer {
   return Buffer.from(`id: ${id}\n\n`, 'utf8');
 }
 
+/**
+ * The bytes `encodeEvent` makes of an event with this data and an id of `idLength` characters,
+ * sent as one HTTP/1.1 chunk: what it takes of a connection's buffer bound. Counted, not encoded.
+ */
+export function encodedEventBytes(data: string, idLength: number, type?: string): number {
+  let bytes = 'id: \n'.length + idLength + 1; // the id line, and the empty line that ends the event
+  if (type !== undefined) {
+    bytes += 'event: \n'.length + Buffer.byteLength(type, 'utf8');
+  }
+  const lines = data.split(LINE_BREAK);
+  for (const line of lines) {
+    bytes += 'data: \n'.length + Buffer.byteLength(line, 'utf8');
+  }
+  return bytes + bytes.toString(16).length + 4;
+}
+
 /** One HTTP/1.1 chunk carrying `payload`: what a chunked response writes for it. */
 export function toHttpChunk(payload: Buffer): Buffer {
   const head = Buffer.from(`${payload.length.toString(16)}\r\n`, 'latin1');

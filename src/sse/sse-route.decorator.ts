@@ -11,7 +11,7 @@ import { SseInterceptor } from './sse.interceptor';
  */
 export const SseRoute = (options: SseRouteOptions): MethodDecorator =>
   applyDecorators(
-    ((_target, _key, descriptor) => returnSseSource(descriptor)),
+    (_target, _key, descriptor) => returnSseSource(descriptor),
     SetMetadata(SSE_ROUTE_OPTIONS, options),
     UseInterceptors(SseInterceptor),
   );

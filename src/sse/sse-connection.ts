@@ -146,9 +146,10 @@ export class SseConnection {
   }
 
   /**
-   * Moves what waits in the backlog to the socket while it has room: at most `maxBufferBytes`
-   * queued at a time (one event more when nothing is queued, so that no event is stuck), then
-   * waits for the socket to drain. A replay's events are made here, one by one.
+   * Moves what waits in the backlog to the socket while it has room: at most half of
+   * `maxBufferBytes` queued at a time (one event, whatever its size, when nothing is queued, so that
+   * no event is stuck), leaving the other half for what comes live; then waits for the socket to
+   * drain. A replay's events are made here, one by one.
    */
   private readonly pump = (): void => {
     this.waitingForRoom = false;
@@ -185,7 +186,7 @@ export class SseConnection {
       }
       const bytes = this.socket ? event.chunk : event.frame;
       const buffered = this.bufferedBytes;
-      if (buffered > 0 && buffered + bytes.length > this.options.maxBufferBytes) {
+      if (buffered > 0 && buffered + bytes.length > this.options.maxBufferBytes / 2) {
         if (head !== event) {
           this.lookahead = event;
         }
@@ -226,7 +227,8 @@ export class SseConnection {
   }
 
   sendComment(comment: SharedComment): void {
-    if (this.started) {
+    // While a replay is read, its events keep the connection alive.
+    if (this.started && this.backlog.length === 0) {
       this.enqueue(this.socket ? comment.chunk : comment.frame, 0);
     }
   }

@@ -40,8 +40,9 @@ export class SharedComment {
  * ready-made chunks, so an event's bytes are built once and shared by every connection.
  *
  * A replay (SseReplay) is read as the socket drains: its events are made and queued only while
- * less than `maxBufferBytes` wait, then the connection waits for the socket's `drain`. Events that
- * come while a replay is being read wait behind it, in order, within a bound of their own.
+ * less than half of `maxBufferBytes` wait, then the connection waits for the socket's `drain`.
+ * Events that come while a replay is being read wait behind it, in order, within a bound of their
+ * own; a replay not read within `replayTimeoutMs` drops the client as a slow reader.
  */
 export class SseConnection {
   /** Frames queued before the headers are out, written by start(). */
@@ -140,7 +141,7 @@ export class SseConnection {
       this.closeReason = 'replay not read in time';
       this.dropSlowReader();
     }, this.options.replayTimeoutMs);
-    if (this.started) {
+    if (this.started && !this.waitingForRoom) {
       this.pump();
     }
   }

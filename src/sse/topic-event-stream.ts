@@ -87,7 +87,7 @@ function gapEvent(gap: BusGap): SseEvent {
     lastEventId: gap.requested,
     resumedAfter: gap.resumeAfter,
     message:
-      'Events after lastEventId are no longer retained; some were missed. The stream goes on from the oldest retained event.',
+      'Events after lastEventId are no longer retained, or lastEventId was not issued by this stream; some may have been missed. The stream goes on after resumedAfter.',
   });
   return new SseEvent(gap.resumeAfter, data, HISTORY_GAP_EVENT);
 }

@@ -3,7 +3,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { Subscription } from 'rxjs';
 import { InMemoryMessageBus } from '../src/bus/in-memory-message-bus';
-import { BusRecord } from '../src/bus/message-bus.interface';
+import { BusRecord, isBusRecord } from '../src/bus/message-bus.interface';
 import { ConfigModule } from '../src/config/config.module';
 import { decodeReportEvent, OutboxRelay } from '../src/reports/outbox-relay';
 import { ReportEvent } from '../src/reports/report';
@@ -59,8 +59,8 @@ describe(OutboxRelay.name, () => {
     relay = new OutboxRelay(repository, bus); // not bootstrapped: no sweep unless woken
     received = [];
     subscription = bus.subscribe(REPORT_UPDATES_TOPIC).subscribe((delivery) => {
-      if (!('gap' in delivery)) {
-        received.push(decodeReportEvent(delivery.value));
+      if (isBusRecord(delivery)) {
+        received.push(decodeReportEvent(delivery.value) as ReportEvent);
       }
     });
   });

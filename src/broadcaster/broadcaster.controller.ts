@@ -5,7 +5,7 @@ import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { LastEventId } from '../sse/last-event-id.decorator';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { SseQueryDto } from '../sse/sse-query.dto';
@@ -25,7 +25,7 @@ export class BroadcasterController {
     '`data: connected`, then every broadcast; a `: ping` comment every 10 s',
     'id: mwwj113o-0\ndata: connected\n\nid: mwwj113o-1\ndata: hello\n\n',
   )
-  stream(@Query() _query: SseQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
+  stream(@Query() _query: SseQueryDto, @LastEventId() lastEventId?: string): Observable<SseItem> {
     return this.broadcaster.stream(lastEventId);
   }
 

@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { concat, Observable, of } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MessageBus } from '../bus/message-bus.interface';
 import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
+import { StreamFit } from '../sse/stream-fit';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { BROADCAST_TOPIC } from './broadcaster.constants';
 
@@ -10,9 +13,14 @@ import { BROADCAST_TOPIC } from './broadcaster.constants';
 @Injectable()
 export class BroadcasterService {
   private readonly streams: TopicEventStream;
+  private readonly fit: StreamFit;
 
-  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
-    bus.declareTopic(BROADCAST_TOPIC);
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.fit = new StreamFit(config.SSE_MAX_BUFFER_BYTES);
+    bus.declareTopic(BROADCAST_TOPIC, { parse: this.fit.parser(() => bus.head(BROADCAST_TOPIC).length) });
     this.streams = new TopicEventStream(bus, BROADCAST_TOPIC, (record) => ({ data: record.value }));
   }
 
@@ -20,12 +28,13 @@ export class BroadcasterService {
    * `data: connected` first, then every broadcast. The greeting carries the client's position (the
    * resume point, or the newest broadcast), so a reconnect resumes right after what it saw.
    */
-  stream(lastEventId?: string): Observable<SseEvent> {
+  stream(lastEventId?: string): Observable<SseItem> {
     const after = lastEventId ?? this.streams.head();
     return concat(of(new SseEvent(after, 'connected')), this.streams.open({ lastEventId: after }));
   }
 
   async broadcast(message: string): Promise<{ id: string }> {
+    this.fit.assertFits(message, this.bus.head(BROADCAST_TOPIC).length);
     const record = await this.bus.publish(BROADCAST_TOPIC, null, message);
     return { id: record.position };
   }

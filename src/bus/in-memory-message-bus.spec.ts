@@ -1,6 +1,6 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { InMemoryMessageBus } from './in-memory-message-bus';
-import { BusDelivery, OLDEST } from './message-bus.interface';
+import { BusDelivery, isBusGap, isBusReplay, NEWEST, OLDEST } from './message-bus.interface';
 
 describe(InMemoryMessageBus.name, () => {
   let sut: InMemoryMessageBus;
@@ -23,11 +23,17 @@ describe(InMemoryMessageBus.name, () => {
     await sut.publish('t', 'a', 'three');
     expect(values(seen)).toEqual(['one', 'two', 'three']);
     subscription.unsubscribe();
-    const a = await firstValueFrom(sut.subscribe('t', { key: 'a', after: OLDEST }).pipe(take(2), toArray()));
+    const a = await firstValueFrom(sut.subscribe('t', { key: 'a', after: OLDEST }).pipe(take(1), toArray()));
+    expect(a).toEqual([
+      expect.objectContaining({ replay: true, position: sut.head('t').replace(/-\d+$/, '-0') }),
+    ]);
     expect(values(a)).toEqual(['one', 'three']);
   });
 
-  const values = (deliveries: BusDelivery[]) => deliveries.map((d) => ('gap' in d ? 'GAP' : d.value));
+  const values = (deliveries: BusDelivery[]) =>
+    deliveries.flatMap((d) =>
+      isBusGap(d) ? ['GAP'] : isBusReplay(d) ? d.records.map((r) => r.value) : [d.value],
+    );
 
   it('delivers a keyed record to that key and to topic-wide subscribers only', async () => {
     const alice = firstValueFrom(sut.subscribe('t', { key: 'alice' }).pipe(take(1), toArray()));
@@ -54,12 +60,31 @@ describe(InMemoryMessageBus.name, () => {
     subscription.unsubscribe();
   });
 
-  it('announces a gap before the replay when the position is unknown', async () => {
+  it('announces a gap for a position it never issued, then goes on from the newest record without a replay', async () => {
     await sut.publish('t', 'k', 'one');
-    const got = await firstValueFrom(
-      sut.subscribe('t', { key: 'k', after: 'elsewhere-5' }).pipe(take(2), toArray()),
-    );
-    expect(values(got)).toEqual(['GAP', 'one']);
+    for (const after of ['elsewhere-5', 'garbage', `${sut.head('t')}0`]) {
+      const head = sut.head('t');
+      const got: BusDelivery[] = [];
+      const subscription = sut.subscribe('t', { key: 'k', after }).subscribe((d) => got.push(d));
+      await sut.publish('t', 'k', 'two');
+      expect(values(got)).toEqual(['GAP', 'two']);
+      expect(got[0]).toMatchObject({ requested: after, resumeAfter: head });
+      expect(got[1]).toMatchObject({ replay: true, position: head, records: [] });
+      subscription.unsubscribe();
+      await sut.publish('t', 'k', 'one');
+    }
+  });
+
+  it('tells a stream that starts from the newest record where that is, in the same step as it goes live', async () => {
+    await sut.publish('t', 'k', 'one');
+    const got: BusDelivery[] = [];
+    const stream = sut.subscribe('t', { key: 'k', after: NEWEST });
+    const head = sut.head('t');
+    const subscription = stream.subscribe((d) => got.push(d));
+    await sut.publish('t', 'k', 'two');
+    expect(got[0]).toEqual({ replay: true, position: head, records: [] });
+    expect(values(got)).toEqual(['two']);
+    subscription.unsubscribe();
   });
 
   it('forgets subscriptions when they end', () => {

@@ -7,11 +7,12 @@ import {
   BusHealth,
   BusRecord,
   MessageBus,
+  NEWEST,
   OLDEST,
   SubscribeOptions,
   TopicOptions,
 } from './message-bus.interface';
-import { replayThenLive } from './replay';
+import { projectThenLive, replayThenLive } from './replay';
 import { TopicLog } from './topic-log';
 
 /**
@@ -74,14 +75,21 @@ export class InMemoryMessageBus implements MessageBus {
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
     const { key, projection } = options;
     const log = this.log(topic);
-    const after = projection || options.after === OLDEST ? log.beforeOldest() : options.after;
     const live = this.fanout.live(topic, key);
-    if (after === undefined) {
+    if (projection) {
+      return new Observable<BusDelivery>((subscriber) =>
+        projectThenLive(subscriber, log.readAfter(log.beforeOldest(), key), live),
+      );
+    }
+    if (options.after === undefined) {
       return live;
     }
-    return new Observable<BusDelivery>((subscriber) =>
-      replayThenLive(subscriber, after, log.readAfter(after, key), live),
-    );
+    const requested = options.after;
+    return new Observable<BusDelivery>((subscriber) => {
+      // Resolved at subscription, in the same step as the live subscription.
+      const after = requested === OLDEST ? log.beforeOldest() : requested === NEWEST ? log.head() : requested;
+      return replayThenLive(subscriber, after, log.readAfter(after, key), live);
+    });
   }
 
   head(topic: string): string {

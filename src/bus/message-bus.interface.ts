@@ -13,7 +13,8 @@ export interface BusRecord {
 
 /**
  * Told first when a subscriber asks to resume after a position the bus no longer holds (older than
- * the retained history, or from another run). Delivery then goes on from `resumeAfter`.
+ * the retained history) or never issued (of another run, malformed, ahead of the topic). Delivery
+ * then goes on from `resumeAfter`.
  */
 export interface BusGap {
   readonly gap: true;
@@ -21,21 +22,39 @@ export interface BusGap {
   readonly resumeAfter: string;
 }
 
-export type BusDelivery = BusRecord | BusGap;
+/**
+ * What a subscriber that gave `after` gets first (after the gap notice, if any): the retained
+ * records it missed, all at once but to be read at its own pace, and the position it starts from.
+ * Live records follow, each once: the two are taken in one synchronous step.
+ */
+export interface BusReplay {
+  readonly replay: true;
+  /** Where the subscription stands before the first of `records`: a resume point. */
+  readonly position: string;
+  readonly records: readonly BusRecord[];
+}
+
+export type BusDelivery = BusRecord | BusGap | BusReplay;
 
 export const isBusGap = (delivery: BusDelivery): delivery is BusGap => 'gap' in delivery;
+export const isBusReplay = (delivery: BusDelivery): delivery is BusReplay => 'replay' in delivery;
+export const isBusRecord = (delivery: BusDelivery): delivery is BusRecord => 'value' in delivery;
 
 /** `after` this: replay everything the bus holds of the topic (of the key), then live records. */
 export const OLDEST = Symbol('oldest retained record');
+/** `after` this: live records only, after a BusReplay without records that says where they start. */
+export const NEWEST = Symbol('newest record');
 
 export interface SubscribeOptions {
   /** Only records with this key; all records of the topic when absent. */
   key?: string;
   /**
-   * Resume: first the retained records after this position (exclusive), then live ones, each once
-   * and in order. Absent: live records only.
+   * Resume: first the retained records after this position (exclusive), as one BusReplay, then
+   * live ones, each once and in order. A position the bus never issued (malformed, of another run,
+   * ahead of the topic) is a gap: a BusGap, then live records from the newest one. Absent: live
+   * records only.
    */
-  after?: string | typeof OLDEST;
+  after?: string | typeof OLDEST | typeof NEWEST;
   /**
    * For state derived from the log, not for client streams: every record the bus holds and every
    * one it takes from now on, as it takes them; on Kafka that includes the whole catch-up at

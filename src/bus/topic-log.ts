@@ -60,7 +60,9 @@ export class TopicLog {
 
   /**
    * Retained records after `position`, optionally of one key. `complete` is false when records
-   * after that position were already dropped, or the position is not one of this log.
+   * after that position were already dropped (they go on from the oldest retained one), or when
+   * the position is not one this log issued (malformed, of another run, ahead of it): then there is
+   * no telling what the client missed, so it goes on from the newest record, with nothing replayed.
    */
   readAfter(
     position: string,
@@ -70,7 +72,7 @@ export class TopicLog {
     const requested = this.offsetOf(position);
     const known = requested !== undefined && requested < this.nextOffset;
     const complete = known && requested >= oldest - 1;
-    const from = complete ? requested + 1 : oldest;
+    const from = complete ? requested + 1 : known ? oldest : this.nextOffset;
     const records: BusRecord[] = [];
     for (let offset = from; offset < this.nextOffset; offset++) {
       const record = this.ring[offset % this.capacity]!;

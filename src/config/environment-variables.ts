@@ -256,6 +256,14 @@ export class EnvironmentVariables {
   @Min(1024)
   SSE_MAX_BUFFER_BYTES: number = 256 * 1024;
 
+  /** How long a client may take to read a replay of missed events before it is disconnected, in ms. */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60 * 60 * 1000)
+  SSE_REPLAY_TIMEOUT_MS: number = 30_000;
+
   /** The `retry:` hint sent at the start of every stream, in ms. */
   @Expose()
   @DurationMs(0, HOUR_MS)

@@ -5,7 +5,7 @@ import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { LastEventId } from '../sse/last-event-id.decorator';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { UserQueryDto, UserStreamQueryDto } from './dto/user-query.dto';
@@ -25,7 +25,7 @@ export class EventsController {
   })
   @ApiOperation({ summary: "A user's messages as Server-Sent Events; resumes after Last-Event-ID" })
   @ApiSseStream('The messages sent to this user', 'id: mwwj113o-2\ndata: Howdy 🤠\n\n')
-  stream(@Query() query: UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
+  stream(@Query() query: UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseItem> {
     return this.events.stream(query.username, lastEventId);
   }
 

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MessageBus } from '../bus/message-bus.interface';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
+import { StreamFit } from '../sse/stream-fit';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { USER_MESSAGES_TOPIC } from './events.constants';
 
@@ -10,17 +12,25 @@ import { USER_MESSAGES_TOPIC } from './events.constants';
 @Injectable()
 export class EventsService {
   private readonly streams: TopicEventStream;
+  private readonly fit: StreamFit;
 
-  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
-    bus.declareTopic(USER_MESSAGES_TOPIC);
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.fit = new StreamFit(config.SSE_MAX_BUFFER_BYTES);
+    bus.declareTopic(USER_MESSAGES_TOPIC, {
+      parse: this.fit.parser(() => bus.head(USER_MESSAGES_TOPIC).length),
+    });
     this.streams = new TopicEventStream(bus, USER_MESSAGES_TOPIC, (record) => ({ data: record.value }));
   }
 
-  stream(username: string, lastEventId?: string): Observable<SseEvent> {
+  stream(username: string, lastEventId?: string): Observable<SseItem> {
     return this.streams.open({ key: username, lastEventId });
   }
 
   async publish(username: string, message: string): Promise<{ id: string }> {
+    this.fit.assertFits(message, this.bus.head(USER_MESSAGES_TOPIC).length);
     const record = await this.bus.publish(USER_MESSAGES_TOPIC, username, message);
     return { id: record.position };
   }

@@ -6,7 +6,7 @@ import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorat
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { LastEventId } from '../sse/last-event-id.decorator';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { V3UserQueryDto, V3UserStreamQueryDto } from './dto/v3-user-query.dto';
 import { V3EventsService } from './v3-events.service';
@@ -28,7 +28,7 @@ export class V3EventsController {
       "A user's messages as Server-Sent Events: those posted to any instance and `username:message` records written to the Kafka topic v3_messages by any producer",
   })
   @ApiSseStream('The messages sent to this user', 'id: 42\ndata: 🦋 howdy from kafka!\n\n')
-  stream(@Query() query: V3UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
+  stream(@Query() query: V3UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseItem> {
     return this.events.stream(query.username, lastEventId);
   }
 

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MessageBus } from '../bus/message-bus.interface';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
+import { StreamFit } from '../sse/stream-fit';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { V3_MESSAGES_TOPIC } from './events.constants';
 import { parseV3Record, v3MessageOf, v3RecordOf } from './v3-record';
@@ -14,19 +16,27 @@ import { parseV3Record, v3MessageOf, v3RecordOf } from './v3-record';
 @Injectable()
 export class V3EventsService {
   private readonly streams: TopicEventStream;
+  private readonly fit: StreamFit;
 
-  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus) {
-    bus.declareTopic(V3_MESSAGES_TOPIC, { parse: parseV3Record });
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.fit = new StreamFit(config.SSE_MAX_BUFFER_BYTES);
+    bus.declareTopic(V3_MESSAGES_TOPIC, {
+      parse: this.fit.parser(() => bus.head(V3_MESSAGES_TOPIC).length, v3MessageOf, parseV3Record),
+    });
     this.streams = new TopicEventStream(bus, V3_MESSAGES_TOPIC, (record) => ({
       data: v3MessageOf(record.value),
     }));
   }
 
-  stream(username: string, lastEventId?: string): Observable<SseEvent> {
+  stream(username: string, lastEventId?: string): Observable<SseItem> {
     return this.streams.open({ key: username, lastEventId });
   }
 
   async publish(username: string, message: string): Promise<{ id: string }> {
+    this.fit.assertFits(message, this.bus.head(V3_MESSAGES_TOPIC).length);
     const record = await this.bus.publish(V3_MESSAGES_TOPIC, username, v3RecordOf(username, message));
     return { id: record.position };
   }

@@ -15,18 +15,19 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { filter, Observable, Subscription } from 'rxjs';
 import { BusUnavailableError, UndeclaredTopicError } from '../bus/bus.errors';
 import { LocalFanout } from '../bus/local-fanout';
-import { replayThenLive } from '../bus/replay';
+import { projectThenLive, replayThenLive } from '../bus/replay';
 import {
   BusDelivery,
   BusHealth,
   BusRecord,
   MessageBus,
+  NEWEST,
   OLDEST,
   SubscribeOptions,
   TopicOptions,
 } from '../bus/message-bus.interface';
 import { kafkajsLogCreator } from './kafkajs-logger';
-import { PartitionedLog, PartitionedRecord } from './partitioned-log';
+import { parsePosition, PartitionedLog, PartitionedRecord } from './partitioned-log';
 
 export interface KafkaBusOptions {
   readonly brokers: string[];
@@ -47,8 +48,14 @@ interface TopicState {
   target?: number[];
   caughtUp: boolean;
   readonly waiting: Set<() => void>;
-  /** Per partition: the broker's high watermark in the latest fetch, for the lag metric. */
+  /**
+   * Per partition: the end of the topic as last seen (the high watermark of the latest fetch, or
+   * past this process's latest acknowledged publish): for the lag metric and to recognise resume
+   * positions past the topic's end.
+   */
   readonly highWatermarks: number[];
+  /** A request for the topic's end offsets in flight, shared by the streams that wait for it. */
+  refreshingEnds?: Promise<void>;
 }
 
 const RETRY_MIN_MS = 500;
@@ -227,25 +234,21 @@ export class KafkaMessageBus implements MessageBus {
     const state = this.topic(topic);
     const { key } = options;
     if (options.projection) {
-      return new Observable<BusDelivery>((subscriber) => {
-        const oldest = state.log.beforeOldest();
-        return replayThenLive(
+      return new Observable<BusDelivery>((subscriber) =>
+        projectThenLive(
           subscriber,
-          oldest,
-          state.log.readAfter(oldest, key),
+          state.log.readAfter(state.log.beforeOldest(), key),
           this.fanout.live(topic, key),
-        );
-      });
+        ),
+      );
     }
     return new Observable<BusDelivery>((subscriber) => {
       let live: Subscription | undefined;
-      const attach = () => {
-        const after = options.after === OLDEST ? state.log.beforeOldest() : options.after;
-        if (after === undefined) {
-          live = this.fanout.live(topic, key).subscribe(subscriber);
+      const attachAt = (after: string) => {
+        if (subscriber.closed) {
           return;
         }
-        const replay = state.log.readAfter(after, key);
+        const replay = state.log.readAfter(after, key, state.highWatermarks);
         const { liveFloor } = replay;
         const records$ = this.fanout.live(topic, key) as Observable<PartitionedRecord>;
         live = replayThenLive(
@@ -257,6 +260,26 @@ export class KafkaMessageBus implements MessageBus {
             : records$,
         );
       };
+      const attach = () => {
+        const requested = options.after;
+        if (requested === undefined) {
+          live = this.fanout.live(topic, key).subscribe(subscriber);
+          return;
+        }
+        const after =
+          requested === OLDEST
+            ? state.log.beforeOldest()
+            : requested === NEWEST
+              ? state.log.head()
+              : requested;
+        // Past the end this process knows of: another instance may have read further, or the
+        // position is not the topic's. The broker's end offsets tell which before the stream goes on.
+        if (this.pastKnownEnd(state, after)) {
+          void this.refreshEnds(topic, state).then(() => attachAt(after));
+        } else {
+          attachAt(after);
+        }
+      };
       if (state.caughtUp) {
         attach();
       } else {
@@ -267,6 +290,38 @@ export class KafkaMessageBus implements MessageBus {
         live?.unsubscribe();
       };
     });
+  }
+
+  private pastKnownEnd(state: TopicState, position: string): boolean {
+    const asked = parsePosition(position);
+    return (
+      asked !== undefined &&
+      asked.some(
+        (offset, partition) =>
+          offset > Math.max(state.highWatermarks[partition] ?? 0, state.log.nextOffset(partition) ?? 0),
+      )
+    );
+  }
+
+  /** Asks the broker for the topic's end offsets; on failure the ends last seen stand. */
+  private refreshEnds(topic: string, state: TopicState): Promise<void> {
+    state.refreshingEnds ??= withTimeout(
+      this.admin.fetchTopicOffsets(topic),
+      PROBE_TIMEOUT_MS,
+      'an offsets request',
+    )
+      .then((offsets) => {
+        for (const { partition, high } of offsets ?? []) {
+          state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, Number(high));
+        }
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(`Could not read the end offsets of ${topic}: ${describe(error)}`);
+      })
+      .finally(() => {
+        state.refreshingEnds = undefined;
+      });
+    return state.refreshingEnds;
   }
 
   head(topic: string): string {
@@ -576,6 +631,7 @@ export class KafkaMessageBus implements MessageBus {
     key: string | null,
     value: string,
   ): BusRecord {
+    state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, offset + 1);
     const parsed = state.options.parse?.(value, key) ?? { key };
     const routedKey = 'error' in parsed ? key : parsed.key;
     if (state.caughtUp && state.log.nextOffset(partition) === offset) {

@@ -47,8 +47,39 @@ describe(PartitionedLog.name, () => {
     expect(log.readAfter('6')).toMatchObject({ complete: true, resumeAfter: '6' });
     expect(log.readAfter('5')).toMatchObject({ complete: false, resumeAfter: '6' });
     expect(values(log, '5')).toEqual(['six', 'seven']);
-    expect(log.readAfter('mwwj113o-2')).toMatchObject({ complete: false, resumeAfter: '6' });
     expect(log.beforeOldest()).toBe('6');
+  });
+
+  it('treats a position that does not parse as a gap from the newest record, with nothing replayed', () => {
+    const log = new PartitionedLog('t', 10, 1_000_000);
+    log.startAt(0, 5);
+    log.append(0, 5, null, 'five', 1);
+    log.append(0, 6, null, 'six', 1);
+    for (const position of ['mwwj113o-2', 'garbage', '', '1..2']) {
+      expect(log.readAfter(position)).toEqual({
+        records: [],
+        complete: false,
+        resumeAfter: '7',
+        liveFloor: undefined,
+      });
+    }
+  });
+
+  it('treats a position past the end of the topic as a gap from what this process took, in that partition', () => {
+    const log = new PartitionedLog('t', 10, 1_000_000);
+    log.startAt(0, 0);
+    log.startAt(1, 0);
+    log.append(0, 0, null, 'p0', 1);
+    log.append(1, 0, null, 'p1', 1);
+    // Partition 0 ends at 1, partition 1 at 4 (another instance has read further).
+    expect(log.readAfter('999999.2', undefined, [1, 4])).toMatchObject({
+      complete: false,
+      resumeAfter: '1.2',
+      liveFloor: [1, 2],
+    });
+    expect(log.readAfter('999999', undefined, [1, 4])).toMatchObject({ complete: false, resumeAfter: '1.0' });
+    // Without the ends, a position ahead of this process is one it has not caught up with yet.
+    expect(log.readAfter('999999.1').liveFloor).toEqual([999999, 1]);
   });
 
   it('marks a position ahead of this process, so live records the client saw are skipped', () => {

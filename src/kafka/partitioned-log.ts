@@ -118,21 +118,35 @@ export class PartitionedLog {
     return this.retainedFrom.length === 0 ? '0' : this.retainedFrom.join('.');
   }
 
-  /** Held records after `position`, optionally of one key, oldest first. */
-  readAfter(position: string, key?: string): PartitionedRead {
+  /**
+   * Held records after `position`, optionally of one key, oldest first. A position that does not
+   * parse, or that is past `ends` (the topic's end offsets, when known) in some partition, was not
+   * issued by the topic: there is no telling what the client missed, so that partition (every
+   * partition, for one that does not parse) goes on from what this process has taken, with a gap.
+   */
+  readAfter(position: string, key?: string, ends?: readonly number[]): PartitionedRead {
     const requested = parsePosition(position);
-    const partitions = Math.max(this.next.length, requested?.length ?? 0);
+    if (requested === undefined) {
+      return { records: [], complete: false, resumeAfter: this.head() };
+    }
+    const partitions = Math.max(this.next.length, requested.length);
     const floor: number[] = [];
-    let complete = requested !== undefined;
+    let complete = true;
     let ahead = false;
     for (let partition = 0; partition < partitions; partition++) {
-      const asked = requested?.[partition] ?? 0;
+      const asked = requested[partition] ?? 0;
       const held = this.retainedFrom[partition] ?? 0;
-      if (requested !== undefined && asked < held) {
+      const next = this.next[partition] ?? 0;
+      if (ends !== undefined && asked > Math.max(ends[partition] ?? 0, next)) {
+        complete = false;
+        floor[partition] = next;
+        continue;
+      }
+      if (asked < held) {
         complete = false;
       }
-      floor[partition] = requested === undefined ? held : Math.max(asked, held);
-      ahead ||= floor[partition] > (this.next[partition] ?? 0);
+      floor[partition] = Math.max(asked, held);
+      ahead ||= floor[partition] > next;
     }
     const records: PartitionedRecord[] = [];
     for (let seq = this.firstSeq; seq < this.nextSeq; seq++) {
@@ -174,6 +188,7 @@ export class PartitionedLog {
   }
 }
 
-function parsePosition(position: string): number[] | undefined {
+/** The offsets of a position, or undefined when it is not one. */
+export function parsePosition(position: string): number[] | undefined {
   return VECTOR.test(position) ? position.split('.').map(Number) : undefined;
 }

@@ -4,11 +4,13 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  Optional,
 } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { MESSAGE_BUS } from '../bus/bus.constants';
-import { MessageBus } from '../bus/message-bus.interface';
-import { ReportEvent } from './report';
+import { MessageBus, ParsedRecord } from '../bus/message-bus.interface';
+import { REPORT_STATUSES, ReportEvent, ReportStatus } from './report';
+import { ReportEventIds } from './report-event-ids';
 import { REPORT_UPDATES_TOPIC } from './reports.constants';
 import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
 
@@ -67,8 +69,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Optional() private readonly knownIds?: ReportEventIds,
   ) {
-    bus.declareTopic(REPORT_UPDATES_TOPIC);
+    bus.declareTopic(REPORT_UPDATES_TOPIC, { parse: parseReportRecord });
   }
 
   onApplicationBootstrap(): void {
@@ -219,6 +222,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         if (id <= (this.publishedUpTo.get(user) ?? 0n)) {
           continue;
         }
+        this.knownIds?.committed(id); // before its record can reach a stream of this process
         await this.bus.publish(REPORT_UPDATES_TOPIC, user, encodeReportEvent(event));
         this.repository.markPublished([event.id]);
         if (id > (this.publishedUpTo.get(user) ?? 0n)) {
@@ -246,6 +250,49 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
 export const encodeReportEvent = (event: ReportEvent): string => JSON.stringify(event);
 
-export function decodeReportEvent(value: string): ReportEvent {
-  return JSON.parse(value) as ReportEvent;
+const EVENT_ID = /^[1-9]\d{0,18}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
+
+/**
+ * Reads a record of `report_updates`. Any producer can write to the topic, so nothing is trusted:
+ * a value that is not an event as encodeReportEvent writes it, or whose user is not its record key
+ * (when it has one), gives the reason instead.
+ */
+export function decodeReportEvent(value: string, key?: string | null): ReportEvent | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    return { error: 'value is not JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { error: 'value is not a JSON object' };
+  }
+  const { id, userId, reportId, status, createdAt } = json as Record<string, unknown>;
+  if (typeof id !== 'string' || !EVENT_ID.test(id) || BigInt(id) > MAX_EVENT_ID) {
+    return { error: 'id is not a positive 64-bit integer as a decimal string' };
+  }
+  if (typeof userId !== 'string' || !UUID.test(userId)) {
+    return { error: 'userId is not a UUID' };
+  }
+  if (key !== undefined && key !== null && key !== userId) {
+    return { error: `record key ${JSON.stringify(key)} is not the event's userId` };
+  }
+  if (typeof reportId !== 'string' || !UUID.test(reportId)) {
+    return { error: 'reportId is not a UUID' };
+  }
+  if (typeof status !== 'string' || !(REPORT_STATUSES as readonly string[]).includes(status)) {
+    return { error: `status is not one of ${REPORT_STATUSES.join(', ')}` };
+  }
+  if (typeof createdAt !== 'string') {
+    return { error: 'createdAt is not a string' };
+  }
+  return { id, userId, reportId, status: status as ReportStatus, createdAt };
+}
+
+/** The bus's check of `report_updates` records: malformed ones are skipped, logged and counted. */
+export function parseReportRecord(value: string, key: string | null): ParsedRecord {
+  const event = decodeReportEvent(value, key);
+  return 'error' in event ? event : { key: event.userId };
 }

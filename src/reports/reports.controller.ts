@@ -12,7 +12,7 @@ import {
 import { Observable } from 'rxjs';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { LastEventId } from '../sse/last-event-id.decorator';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { ReportDto } from './dto/report.dto';
 import { ReportTransitionsDto, toReportTransitionsResponse } from './dto/report-transitions.dto';
@@ -81,7 +81,7 @@ export class ReportsController {
     '`report_status_update` events',
     'event: report_status_update\nid: 42\ndata: {"id":"0b7e6c1e-4bd6-4c41-8d4f-3f5b1f3e2a77","status":"queued"}\n\n',
   )
-  stream(@Query() query: UserIdStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseEvent> {
+  stream(@Query() query: UserIdStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseItem> {
     return this.reports.stream(query.user_id, lastEventId);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OutboxRelay } from './outbox-relay';
 import { ReportCommandsHandler } from './report-commands.handler';
+import { ReportEventIds } from './report-event-ids';
 import { ReportsStoreModule } from './reports-store.module';
 import { ReportsController } from './reports.controller';
 import { ReportsService } from './reports.service';
@@ -9,6 +10,6 @@ import { ReportsService } from './reports.service';
 @Module({
   imports: [ReportsStoreModule],
   controllers: [ReportsController],
-  providers: [ReportsService, OutboxRelay, ReportCommandsHandler],
+  providers: [ReportsService, OutboxRelay, ReportCommandsHandler, ReportEventIds],
 })
 export class ReportsModule {}

@@ -57,6 +57,9 @@ export interface ReportsRepository {
   /** The id of the user's newest event, '0' when there is none: where a stream that starts now resumes. */
   latestEventId(userId: string): Promise<string>;
 
+  /** The id of the newest event of any user, '0' when there is none: no real event has a higher one. */
+  maxEventId(): Promise<string>;
+
   /**
    * The relay's sweep: writes the marks recorded so far, then returns the events still unpublished, oldest
    * first, at most `limit`.

@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { OutboxRelay } from './outbox-relay';
 import { Report, ReportStatus } from './report';
+import { ReportEventIds } from './report-event-ids';
 import { reportEventStream } from './report-event-stream';
 import { IllegalTransitionError, ReportNotFoundError } from './report.errors';
 import { allowedSources } from './report-status.machine';
@@ -20,6 +21,7 @@ export class ReportsService {
     @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     private readonly relay: OutboxRelay,
+    private readonly knownIds: ReportEventIds,
   ) {}
 
   async create(userId: string): Promise<Report> {
@@ -46,7 +48,7 @@ export class ReportsService {
     }
   }
 
-  stream(userId: string, lastEventId?: string): Observable<SseEvent> {
-    return reportEventStream(this.bus, this.repository, userId, lastEventId);
+  stream(userId: string, lastEventId?: string): Observable<SseItem> {
+    return reportEventStream(this.bus, this.repository, this.knownIds, userId, lastEventId);
   }
 }

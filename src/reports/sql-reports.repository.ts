@@ -363,6 +363,14 @@ export class SqlReportsRepository implements ReportsRepository {
     return row.id;
   }
 
+  async maxEventId(): Promise<string> {
+    const row = await this.db
+      .selectFrom('report_events')
+      .select(sql<string>`coalesce(max(id), 0)::text`.as('id'))
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
   async nextToPublish(limit: number): Promise<ReportEvent[]> {
     const max = positive(limit);
     const rows = await this.withMarks((marks) =>

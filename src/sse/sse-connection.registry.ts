@@ -38,6 +38,11 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     return this.connections.size;
   }
 
+  /** Bytes waiting in this process for each open stream: for checks of the buffer bound. */
+  queuedBytes(): number[] {
+    return [...this.connections.keys()].map((connection) => connection.queuedBytes);
+  }
+
   /** Users with at least one open stream: for leak checks. */
   get usersConnected(): number {
     return this.perUser.size;
@@ -77,6 +82,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
         user,
         maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
         retryMs: this.config.SSE_RETRY_MS,
+        replayTimeoutMs: this.config.SSE_REPLAY_TIMEOUT_MS,
       },
       this.scheduler,
       this.hooks,

@@ -2,7 +2,8 @@ import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { FlushScheduler } from './flush-scheduler';
 import { encodeComment, encodeRetry, toHttpChunk } from './sse-framing';
-import { SseEvent } from './sse-event';
+import { SseEvent, SsePositionMarker } from './sse-event';
+import { SseItem, SseReplay } from './sse-replay';
 
 export interface SseConnectionOptions {
   readonly stream: string;
@@ -11,6 +12,8 @@ export interface SseConnectionOptions {
   readonly user?: string;
   readonly maxBufferBytes: number;
   readonly retryMs: number;
+  /** How long a replay may take to be read before the client is dropped as a slow reader. */
+  readonly replayTimeoutMs: number;
 }
 
 export interface SseConnectionHooks {
@@ -35,10 +38,29 @@ export class SharedComment {
  * One open stream: queues encoded frames, writes them out once per event-loop turn, and drops the
  * client when more than `maxBufferBytes` wait for it. On HTTP/1.1 the frames go to the socket as
  * ready-made chunks, so an event's bytes are built once and shared by every connection.
+ *
+ * A replay (SseReplay) is read as the socket drains: its events are made and queued only while
+ * less than half of `maxBufferBytes` wait, then the connection waits for the socket's `drain`.
+ * Events that come while a replay is being read wait behind it, in order, within a bound of their
+ * own; a replay not read within `replayTimeoutMs` drops the client as a slow reader.
  */
 export class SseConnection {
-  /** Frames queued before the headers are out (the replay), written by start(). */
+  /** Frames queued before the headers are out, written by start(). */
   private prelude: Buffer[] = [];
+  /** The stream's starting position, when known before the headers are out: an `id:` in the first block. */
+  private openingId?: string;
+  /** Replays being read and the events that came after them, in order; empty: events go out at once. */
+  private backlog: SseItem[] = [];
+  /** Bytes of the events waiting in the backlog (a replay's are not made yet). */
+  private backlogBytes = 0;
+  /** A replay's event read but not yet queued: it waits for room. */
+  private lookahead?: SseEvent;
+  /** A replay's next event is being fetched. */
+  private fetching = false;
+  private waitingForRoom = false;
+  private replayDeadline?: NodeJS.Timeout;
+  /** An `id:` was queued: the client has a resume point. */
+  private hasId = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingEvents = 0;
@@ -72,17 +94,142 @@ export class SseConnection {
     return this.pendingBytes + (this.socket ? this.socket.writableLength : this.response.writableLength);
   }
 
-  send(event: SseEvent): void {
-    if (!this.started) {
-      this.prelude.push(event.frame);
-      this.preludeEvents++;
+  /** Everything waiting for the client here: buffered bytes and events behind a replay. */
+  get queuedBytes(): number {
+    return this.bufferedBytes + this.backlogBytes;
+  }
+
+  send(item: SseItem): void {
+    if (this.closed) {
       return;
     }
-    this.enqueue(this.socket ? event.chunk : event.frame, 1);
+    if (item instanceof SseReplay) {
+      this.sendReplay(item);
+      return;
+    }
+    this.hasId = true;
+    const events = item instanceof SsePositionMarker ? 0 : 1;
+    if (this.backlog.length > 0) {
+      this.backlogBytes += item.frame.length;
+      if (this.backlogBytes > this.options.maxBufferBytes) {
+        this.dropSlowReader();
+        return;
+      }
+      this.backlog.push(item);
+      return;
+    }
+    if (!this.started) {
+      this.prelude.push(item.frame);
+      this.preludeEvents += events;
+      return;
+    }
+    this.enqueue(this.socket ? item.chunk : item.frame, events);
+  }
+
+  private sendReplay(replay: SseReplay): void {
+    // Events carry ids; before the first one, the replay's position is the client's resume point.
+    if (replay.position !== undefined && !this.hasId) {
+      if (this.started) {
+        this.send(new SsePositionMarker(replay.position));
+      } else {
+        this.openingId = replay.position;
+        this.hasId = true;
+      }
+    }
+    this.backlog.push(replay);
+    this.replayDeadline ??= setTimeout(() => {
+      this.closeReason = 'replay not read in time';
+      this.dropSlowReader();
+    }, this.options.replayTimeoutMs);
+    if (this.started && !this.waitingForRoom) {
+      this.pump();
+    }
+  }
+
+  /**
+   * Moves what waits in the backlog to the socket while it has room: at most half of
+   * `maxBufferBytes` queued at a time (one event, whatever its size, when nothing is queued, so that
+   * no event is stuck), leaving the other half for what comes live; then waits for the socket to
+   * drain. A replay's events are made here, one by one.
+   */
+  private readonly pump = (): void => {
+    this.waitingForRoom = false;
+    while (!this.closed && !this.fetching) {
+      const head = this.backlog[0];
+      if (head === undefined) {
+        clearTimeout(this.replayDeadline);
+        this.replayDeadline = undefined;
+        return;
+      }
+      let event: SseEvent | undefined;
+      if (head instanceof SseEvent) {
+        event = head;
+      } else {
+        const next = this.lookahead ?? head.next();
+        if (next instanceof Promise) {
+          this.fetching = true;
+          void next.then((fetched) => {
+            this.fetching = false;
+            if (fetched === undefined) {
+              this.backlog.shift();
+            } else {
+              this.lookahead = fetched;
+            }
+            this.pump();
+          });
+          return;
+        }
+        if (next === undefined) {
+          this.backlog.shift();
+          continue;
+        }
+        event = next;
+      }
+      const bytes = this.socket ? event.chunk : event.frame;
+      const buffered = this.bufferedBytes;
+      if (buffered > 0 && buffered + bytes.length > this.options.maxBufferBytes / 2) {
+        if (head !== event) {
+          this.lookahead = event;
+        }
+        this.awaitRoom();
+        return;
+      }
+      if (head === event) {
+        this.backlog.shift();
+        this.backlogBytes -= event.frame.length;
+      } else {
+        this.lookahead = undefined;
+      }
+      this.enqueue(bytes, event instanceof SsePositionMarker ? 0 : 1, false);
+    }
+  };
+
+  /** Resumes the pump once the queued bytes are out: at once if the kernel took them, else on `drain`. */
+  private awaitRoom(): void {
+    if (this.waitingForRoom) {
+      return;
+    }
+    this.waitingForRoom = true;
+    if (this.pending.length === 0) {
+      this.afterWrite();
+    } // else flush() calls afterWrite() once it has written them
+  }
+
+  private afterWrite(): void {
+    if (!this.waitingForRoom || this.closed) {
+      return;
+    }
+    const target = this.socket ?? this.response;
+    if (target.writableNeedDrain) {
+      target.once('drain', this.pump);
+    } else {
+      setImmediate(this.pump); // the kernel took it all: go on, after what else waits to run
+    }
   }
 
   sendComment(comment: SharedComment): void {
-    if (this.started) {
+    // While a replay is read, its events keep the connection alive.
+    if (this.started && this.backlog.length === 0) {
       this.enqueue(this.socket ? comment.chunk : comment.frame, 0);
     }
   }
@@ -98,12 +245,15 @@ export class SseConnection {
     this.started = true;
     const chunked = (this.response as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding;
     this.socket = chunked === true ? this.response.socket : null;
-    const first = Buffer.concat([encodeRetry(this.options.retryMs), ...this.prelude]);
+    const first = Buffer.concat([encodeRetry(this.options.retryMs, this.openingId), ...this.prelude]);
     this.prelude = [];
-    // The replay may exceed the buffer bound by itself; the bound applies to what comes after it.
+    // What came before the headers are out is a few events; replays wait in the backlog.
     this.enqueue(this.framed(first), this.preludeEvents, false);
     this.preludeEvents = 0;
     this.flush();
+    if (this.backlog.length > 0) {
+      this.pump();
+    }
   }
 
   flush(): void {
@@ -132,6 +282,7 @@ export class SseConnection {
       this.eventsSent += events;
       this.hooks.onEventsSent(this, events);
     }
+    this.afterWrite();
   }
 
   /** Writes a last comment and `retry:` hint so the client reconnects (elsewhere), then stops. */
@@ -154,6 +305,23 @@ export class SseConnection {
     this.prelude = [];
     this.pending = [];
     this.pendingBytes = 0;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    this.lookahead = undefined;
+    clearTimeout(this.replayDeadline);
+    this.replayDeadline = undefined;
+  }
+
+  private dropSlowReader(): void {
+    if (this.closed) {
+      return;
+    }
+    if (this.closeReason === 'client disconnected') {
+      this.closeReason = 'slow reader disconnected';
+    }
+    this.release();
+    this.hooks.onSlowReader(this);
+    this.response.destroy();
   }
 
   /** Bytes as this connection writes them: one HTTP chunk when it writes to the socket itself. */
@@ -166,10 +334,7 @@ export class SseConnection {
       return;
     }
     if (bounded && this.bufferedBytes + bytes.length > this.options.maxBufferBytes) {
-      this.closeReason = 'slow reader disconnected';
-      this.release();
-      this.hooks.onSlowReader(this);
-      this.response.destroy();
+      this.dropSlowReader();
       return;
     }
     this.pending.push(bytes);

@@ -1,4 +1,4 @@
-import { encodeEvent, SseFields, toHttpChunk } from './sse-framing';
+import { encodeEvent, encodeId, SseFields, toHttpChunk } from './sse-framing';
 
 /**
  * An event as streams emit it. Its bytes are encoded on first use and kept, so an event sent to
@@ -22,5 +22,21 @@ export class SseEvent implements SseFields {
   /** The frame as one HTTP/1.1 chunk, for connections the SSE layer writes to directly. */
   get chunk(): Buffer {
     return (this.encodedChunk ??= toHttpChunk(this.frame));
+  }
+}
+
+/**
+ * A block with an `id:` and no data: it sets the client's last event id (its resume point) without
+ * dispatching an event. Sent when a stream's position is known before any event.
+ */
+export class SsePositionMarker extends SseEvent {
+  private encodedMarker?: Buffer;
+
+  constructor(id: string) {
+    super(id, '');
+  }
+
+  override get frame(): Buffer {
+    return (this.encodedMarker ??= encodeId(this.id));
   }
 }

@@ -1,4 +1,11 @@
-import { encodeComment, encodeEvent, encodeRetry, toHttpChunk } from './sse-framing';
+import {
+  encodeComment,
+  encodedEventBytes,
+  encodeEvent,
+  encodeId,
+  encodeRetry,
+  toHttpChunk,
+} from './sse-framing';
 
 describe('sse-framing', () => {
   describe(encodeEvent.name, () => {
@@ -41,8 +48,25 @@ describe('sse-framing', () => {
     expect(encodeComment('a\nb').toString()).toBe(': a\n: b\n\n');
   });
 
-  it('writes the retry hint and refuses nonsense', () => {
+  it.each([
+    ['plain', 'hello', undefined],
+    ['line breaks of every kind', 'a\nb\r\nc\rd\n\n', undefined],
+    ['only newlines', '\n'.repeat(1000), undefined],
+    ['UTF-8 and an event type', '🤠 é\n✓', 'report_status_update'],
+    ['empty', '', undefined],
+  ])('counts the bytes of an event as a chunk without encoding it: %s', (_name, data, type) => {
+    for (const id of ['7', 'mwwj113o-123456', '42.17.9']) {
+      expect(encodedEventBytes(data, id.length, type)).toBe(
+        toHttpChunk(encodeEvent({ id, data, type })).length,
+      );
+    }
+  });
+
+  it('writes the retry hint, with the stream position as its id when given, and refuses nonsense', () => {
     expect(encodeRetry(2000).toString()).toBe('retry: 2000\n\n');
+    expect(encodeRetry(2000, 'mwwj113o-5').toString()).toBe('retry: 2000\nid: mwwj113o-5\n\n');
+    expect(encodeId('42').toString()).toBe('id: 42\n\n');
+    expect(() => encodeRetry(2000, '1\ndata: x')).toThrow();
     expect(() => encodeRetry(-1)).toThrow();
     expect(() => encodeRetry(1.5)).toThrow();
   });

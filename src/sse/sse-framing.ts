@@ -37,11 +37,41 @@ export function encodeComment(comment: string): Buffer {
   return Buffer.from(`${lines.join('')}\n`, 'utf8');
 }
 
-export function encodeRetry(milliseconds: number): Buffer {
+/**
+ * The `retry:` hint, in a block of its own; with `id`, the block also sets the client's last event
+ * id without dispatching an event (a block without data dispatches nothing).
+ */
+export function encodeRetry(milliseconds: number, id?: string): Buffer {
   if (!Number.isInteger(milliseconds) || milliseconds < 0) {
     throw new Error(`SSE retry must be a non-negative integer, got ${milliseconds}`);
   }
-  return Buffer.from(`retry: ${milliseconds}\n\n`, 'latin1');
+  if (id === undefined) {
+    return Buffer.from(`retry: ${milliseconds}\n\n`, 'latin1');
+  }
+  assertSingleLine('id', id);
+  return Buffer.from(`retry: ${milliseconds}\nid: ${id}\n\n`, 'utf8');
+}
+
+/** A block that only sets the client's last event id: a resume point, no event. */
+export function encodeId(id: string): Buffer {
+  assertSingleLine('id', id);
+  return Buffer.from(`id: ${id}\n\n`, 'utf8');
+}
+
+/**
+ * The bytes `encodeEvent` makes of an event with this data and an id of `idLength` characters,
+ * sent as one HTTP/1.1 chunk: what it takes of a connection's buffer bound. Counted, not encoded.
+ */
+export function encodedEventBytes(data: string, idLength: number, type?: string): number {
+  let bytes = 'id: \n'.length + idLength + 1; // the id line, and the empty line that ends the event
+  if (type !== undefined) {
+    bytes += 'event: \n'.length + Buffer.byteLength(type, 'utf8');
+  }
+  const lines = data.split(LINE_BREAK);
+  for (const line of lines) {
+    bytes += 'data: \n'.length + Buffer.byteLength(line, 'utf8');
+  }
+  return bytes + bytes.toString(16).length + 4;
 }
 
 /** One HTTP/1.1 chunk carrying `payload`: what a chunked response writes for it. */

@@ -1,5 +1,5 @@
 import { isObservable, Observable, of } from 'rxjs';
-import { SseEvent } from './sse-event';
+import { SseItem } from './sse-replay';
 
 /**
  * A stream handler's Observable, passed through Nest's interceptor chain as a value instead of being
@@ -9,7 +9,7 @@ import { SseEvent } from './sse-event';
  * subscribes to the handler's events itself.
  */
 export class SseSource {
-  constructor(readonly events: Observable<SseEvent>) {}
+  constructor(readonly events: Observable<SseItem>) {}
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -25,7 +25,7 @@ export function returnSseSource<T>(descriptor: TypedPropertyDescriptor<T>): void
   }
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     const result = original.apply(this, args);
-    return isObservable(result) ? of(new SseSource(result as Observable<SseEvent>)) : result;
+    return isObservable(result) ? of(new SseSource(result as Observable<SseItem>)) : result;
   };
   Object.defineProperty(wrapped, 'name', { value: original.name });
   for (const key of Reflect.getOwnMetadataKeys(original)) {

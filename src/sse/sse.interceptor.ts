@@ -18,6 +18,7 @@ import { handOff, SSE_METADATA } from './framework-internals';
 import { SseConnection } from './sse-connection';
 import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
+import { SseReplay } from './sse-replay';
 import { SseSource } from './sse-source';
 import { requestIdOf } from '../logging/request-id';
 import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
@@ -95,12 +96,12 @@ export class SseInterceptor implements NestInterceptor {
       let tokenLimit: (() => void) | undefined;
       const observer = {
         next: (event: unknown) => {
-          if (event instanceof SseEvent) {
+          if (event instanceof SseEvent || event instanceof SseReplay) {
             connection.send(event);
             return;
           }
           const mistake = new TypeError(
-            `SSE handlers of ${route.stream} must emit SseEvent, got ${typeof event}`,
+            `SSE handlers of ${route.stream} must emit SseEvent or SseReplay, got ${typeof event}`,
           );
           if (!headersOut) {
             sink.nest?.error(mistake); // a 500 from the exception filter

@@ -1,6 +1,17 @@
 import { map, Observable } from 'rxjs';
-import { BusDelivery, BusGap, BusRecord, isBusGap, MessageBus, OLDEST } from '../bus/message-bus.interface';
+import {
+  BusDelivery,
+  BusGap,
+  BusRecord,
+  BusReplay,
+  isBusGap,
+  isBusReplay,
+  MessageBus,
+  NEWEST,
+  OLDEST,
+} from '../bus/message-bus.interface';
 import { SseEvent } from './sse-event';
+import { SseItem, SseReplay } from './sse-replay';
 
 /** Event type of the notice sent when a resume point is older than the retained history. */
 export const HISTORY_GAP_EVENT = 'history-gap';
@@ -25,13 +36,15 @@ export class TopicEventStream {
 
   /**
    * Live events (of one key), after a replay of what followed `lastEventId` when it is given, or
-   * of everything held when `replay` is set (entity streams start with the entity's history).
+   * of everything held when `replay` is set (entity streams start with the entity's history). The
+   * replay, even an empty one, carries the stream's starting position, so the client has an id to
+   * resume from before the first event.
    */
-  open(options: { key?: string; lastEventId?: string; replay?: boolean } = {}): Observable<SseEvent> {
-    const after = options.lastEventId ?? (options.replay ? OLDEST : undefined);
+  open(options: { key?: string; lastEventId?: string; replay?: boolean } = {}): Observable<SseItem> {
+    const after = options.lastEventId ?? (options.replay ? OLDEST : NEWEST);
     return this.bus
       .subscribe(this.topic, { key: options.key, after })
-      .pipe(map((delivery) => this.eventFor(delivery)));
+      .pipe(map((delivery) => this.itemFor(delivery)));
   }
 
   /** Where a client that connects now starts: the topic's newest position. */
@@ -39,17 +52,33 @@ export class TopicEventStream {
     return this.bus.head(this.topic);
   }
 
-  private eventFor(delivery: BusDelivery): SseEvent {
+  private itemFor(delivery: BusDelivery): SseItem {
     if (isBusGap(delivery)) {
       return gapEvent(delivery);
+    }
+    if (isBusReplay(delivery)) {
+      return this.replayOf(delivery);
     }
     if (delivery === this.lastRecord && this.lastEvent) {
       return this.lastEvent;
     }
-    const { data, type } = this.toEvent(delivery);
     this.lastRecord = delivery;
-    this.lastEvent = new SseEvent(delivery.position, data, type);
+    this.lastEvent = this.eventOf(delivery);
     return this.lastEvent;
+  }
+
+  /** Each replayed event is made when the connection has room for it, and dropped once written. */
+  private replayOf({ position, records }: BusReplay): SseReplay {
+    let index = 0;
+    return new SseReplay(position, () => {
+      const record = records[index++];
+      return record && this.eventOf(record);
+    });
+  }
+
+  private eventOf(record: BusRecord): SseEvent {
+    const { data, type } = this.toEvent(record);
+    return new SseEvent(record.position, data, type);
   }
 }
 
@@ -58,7 +87,7 @@ function gapEvent(gap: BusGap): SseEvent {
     lastEventId: gap.requested,
     resumedAfter: gap.resumeAfter,
     message:
-      'Events after lastEventId are no longer retained; some were missed. The stream goes on from the oldest retained event.',
+      'Events after lastEventId are no longer retained, or lastEventId was not issued by this stream; some may have been missed. The stream goes on after resumedAfter.',
   });
   return new SseEvent(gap.resumeAfter, data, HISTORY_GAP_EVENT);
 }

@@ -10,7 +10,7 @@ import {
 import { Observable } from 'rxjs';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { LastEventId } from '../sse/last-event-id.decorator';
-import { SseEvent } from '../sse/sse-event';
+import { SseItem } from '../sse/sse-replay';
 import { SseQueryDto } from '../sse/sse-query.dto';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { EntityIdParamDto } from './dto/entity-id-param.dto';
@@ -65,7 +65,7 @@ export class TemperatureController {
     @Param() params: EntityIdParamDto,
     @Query() _query: SseQueryDto,
     @LastEventId() lastEventId?: string,
-  ): Observable<SseEvent> {
+  ): Observable<SseItem> {
     return this.temperature.stream(params.id, lastEventId);
   }
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
-import { isBusGap, MessageBus } from '../bus/message-bus.interface';
-import { SseEvent } from '../sse/sse-event';
+import { isBusRecord, MessageBus } from '../bus/message-bus.interface';
+import { SseItem } from '../sse/sse-replay';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { RecordedTemperatureEventDto } from './dto/temperature-event.dto';
 import { TEMPERATURE_TOPIC } from './temperature.constants';
@@ -41,7 +41,7 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.projection = this.bus.subscribe(TEMPERATURE_TOPIC, { projection: true }).subscribe((delivery) => {
-      if (isBusGap(delivery)) {
+      if (!isBusRecord(delivery)) {
         return;
       }
       const event = decodeTemperatureEvent(delivery.value, delivery.key);
@@ -67,7 +67,7 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The entity's retained events, then live ones; after `lastEventId` when resuming. */
-  stream(entityId: string, lastEventId?: string): Observable<SseEvent> {
+  stream(entityId: string, lastEventId?: string): Observable<SseItem> {
     return this.streams.open({ key: entityId, lastEventId, replay: true });
   }
 

@@ -16,6 +16,8 @@ export class SseReader {
   events: ParsedEvent[] = [];
   comments: string[] = [];
   retry?: number;
+  /** What an EventSource would send as Last-Event-ID now: set by every block that ends, data or not. */
+  lastEventId = '';
   status?: number;
   headers?: IncomingHttpHeaders;
   ended = false;
@@ -92,10 +94,12 @@ export class SseReader {
 
   private pendingData: string[] = [];
   private pendingId?: string;
+  private lastEventIdBuffer = '';
   private pendingType?: string;
 
   private onLine(line: string): void {
     if (line === '') {
+      this.lastEventId = this.lastEventIdBuffer;
       if (this.pendingData.length > 0) {
         this.events.push({ id: this.pendingId, type: this.pendingType, data: this.pendingData.join('\n') });
       }
@@ -120,6 +124,7 @@ export class SseReader {
         break;
       case 'id':
         this.pendingId = value;
+        this.lastEventIdBuffer = value;
         break;
       case 'event':
         this.pendingType = value;

@@ -258,10 +258,7 @@ export class EnvironmentVariables {
 
   /** How long a client may take to read a replay of missed events before it is disconnected, in ms. */
   @Expose()
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  @Max(60 * 60 * 1000)
+  @DurationMs(100, HOUR_MS)
   SSE_REPLAY_TIMEOUT_MS: number = 30_000;
 
   /** The `retry:` hint sent at the start of every stream, in ms. */

@@ -16,7 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Pool } from 'pg';
 import { Database } from './database';
 import { MIGRATIONS } from './migrations';
-import { PGLITE_TEMPLATE, unpackPgliteTemplate } from './pglite-template';
+import { copyPgliteTemplate, PGLITE_TEMPLATE } from './pglite-template';
 import { PreparingClient } from './prepared-statements';
 
 export type StoreKind = 'postgres' | 'pglite';
@@ -168,7 +168,7 @@ function createPglite(location: string, logger: StoreLogger): void {
       `Reports store: ${location} holds files but no database (no PG_VERSION); move it away to start afresh`,
     );
   }
-  unpackPgliteTemplate(PGLITE_TEMPLATE, location);
+  copyPgliteTemplate(PGLITE_TEMPLATE, location);
   logger.log(`Reports store: new PGlite database in ${location}, from ${PGLITE_TEMPLATE}`);
 }
 

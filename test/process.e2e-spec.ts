@@ -1,49 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { AddressInfo, connect, createServer, Socket } from 'node:net';
-import { join } from 'node:path';
 import { post, waitUntil } from './support/app';
-import { sharedDatabaseUrl } from './support/postgres';
+import { MAIN, startService } from './support/service';
 import { SseReader } from './support/sse-reader';
-
-const MAIN = join(__dirname, '..', 'dist', 'main.js');
-
-interface Service {
-  child: ChildProcess;
-  output: string;
-  baseUrl: string;
-  exit: Promise<number | null>;
-}
-
-/** Runs the built service (`node dist/main.js`) as its own process on a free port. */
-async function startService(env: Record<string, string> = {}): Promise<Service> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SSE_RETRY_MS: '250',
-      DATABASE_URL: sharedDatabaseUrl(),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const service: Service = {
-    child,
-    output: '',
-    baseUrl: '',
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
-  await waitUntil(
-    () => /listening on (http:\/\/[\d.]+:\d+)/.test(service.output) || child.exitCode !== null,
-    'the service listens',
-    15_000,
-  );
-  service.baseUrl = /listening on (http:\/\/[\d.]+:\d+)/.exec(service.output)?.[1] ?? '';
-  return service;
-}
 
 jest.setTimeout(30_000);
 

@@ -13,6 +13,7 @@ import { REPORT_STATUSES, ReportEvent, ReportStatus } from './report';
 import { ReportEventIds } from './report-event-ids';
 import { REPORT_UPDATES_TOPIC } from './reports.constants';
 import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
+import { parseJsonObject } from '../common/records/json-object';
 
 const SWEEP_INTERVAL_MS = 250;
 /** Sweeps start at most this often: the wakes of a burst of creations share one pass. */
@@ -260,16 +261,11 @@ const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
  * (when it has one), gives the reason instead.
  */
 export function decodeReportEvent(value: string, key?: string | null): ReportEvent | { error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    return { error: 'value is not JSON' };
+  const parsed = parseJsonObject(value);
+  if ('error' in parsed) {
+    return parsed;
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { error: 'value is not a JSON object' };
-  }
-  const { id, userId, reportId, status, createdAt } = json as Record<string, unknown>;
+  const { id, userId, reportId, status, createdAt } = parsed.fields;
   if (typeof id !== 'string' || !EVENT_ID.test(id) || BigInt(id) > MAX_EVENT_ID) {
     return { error: 'id is not a positive 64-bit integer as a decimal string' };
   }

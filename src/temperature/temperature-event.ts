@@ -1,4 +1,5 @@
 import { ParsedRecord } from '../bus/message-bus.interface';
+import { parseJsonObject } from '../common/records/json-object';
 
 export const ENTITY_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 
@@ -18,16 +19,11 @@ export function decodeTemperatureEvent(
   value: string,
   key: string | null,
 ): TemperatureEvent | { error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    return { error: 'value is not JSON' };
+  const parsed = parseJsonObject(value);
+  if ('error' in parsed) {
+    return parsed;
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { error: 'value is not a JSON object' };
-  }
-  const fields = json as Record<string, unknown>;
+  const { fields } = parsed;
   const named = fields.entityId;
   if (named !== undefined && typeof named !== 'string') {
     return { error: 'entityId is not a string' };

@@ -11,7 +11,7 @@ const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const PEAK_RSS_LIMIT_MB = 250;
 /**
  * A sanity bound on the time to the first /health answer, loose because the machines running the tests
- * are shared; the figures measured on a quiet machine are in the README.
+ * are shared; the figures measured on a quiet machine are in docs/benchmarks.md.
  */
 const HEALTH_WITHIN_MS = 10_000;
 

@@ -216,7 +216,7 @@ describe('user ids are UUIDs in any letter case', () => {
     const upper = lower.toUpperCase();
     const stream = await SseReader.open(`${app.baseUrl}/v4/sse?user_id=${upper}`);
     expect(stream.status).toBe(200);
-    await pause(100);
+    await stream.waitForPosition();
     const created = await fetch(`${app.baseUrl}/v4/new/report?user_id=${upper}`, { method: 'POST' });
     expect(created.status).toBe(201);
     const report = (await created.json()) as { userId: string; reportId: string };

@@ -56,6 +56,7 @@ describe('records of other producers on report_updates (the service as a process
   it('skips a forged event id and malformed records, never exits, and the real transitions still reach the stream', async () => {
     const user = randomUUID();
     const reader = await SseReader.open(`${service.baseUrl}/v4/sse?user_id=${user}`);
+    await reader.waitForPosition();
     const created = (await (await api(`/v4/new/report?user_id=${user}`, 'POST')).json()) as {
       reportId: string;
     };

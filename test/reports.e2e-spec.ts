@@ -165,6 +165,7 @@ describe('reports: the status machine over HTTP, its outbox and its stream', () 
   it('streams every change of the user’s reports once, in order, and resumes from the database', async () => {
     const user = randomUUID();
     const reader = await SseReader.open(`${app.baseUrl}/v4/sse?user_id=${user}`);
+    await reader.waitForPosition();
     const reportId = await newReport(user, 'processing'); // pending, queued, processing
     await newReport(randomUUID(), 'queued'); // another user's: not on this stream
     const events = await reader.waitForEvents(3);
@@ -225,6 +226,8 @@ describe('reports over Kafka: two instances, and status updates from v4_messages
   it('streams from B a change made on A, once', async () => {
     const user = randomUUID();
     const reader = await SseReader.open(`${b.baseUrl}/v4/sse?user_id=${user}`);
+    // The stream's position is read from the store after it starts listening: what follows it is sent.
+    await reader.waitForPosition();
     const created = await client(a).create(user);
     const reportId = created.body.reportId as string;
     expect((await client(a).put(user, { id: reportId, status: 'queued' })).status).toBe(200);
@@ -242,6 +245,7 @@ describe('reports over Kafka: two instances, and status updates from v4_messages
     const readers = await Promise.all(
       [a, b].map((app) => SseReader.open(`${app.baseUrl}/v4/sse?user_id=${user}`)),
     );
+    await Promise.all(readers.map((reader) => reader.waitForPosition()));
     const reports: string[] = [];
     for (let n = 0; n < 6; n++) {
       reports.push((await client(n % 2 ? b : a).create(user)).body.reportId as string);

@@ -61,6 +61,15 @@ export class SseReader {
     return this.events;
   }
 
+  /**
+   * Waits for the stream's position: the first `id:` it sends, before any event. A stream carries
+   * what comes after that position; a change made before it may count as history.
+   */
+  async waitForPosition(timeoutMs = 5000): Promise<string> {
+    await waitUntil(() => this.lastEventId !== '', 'the stream sent its position (an id:)', timeoutMs);
+    return this.lastEventId;
+  }
+
   async waitForEnd(timeoutMs = 5000): Promise<void> {
     await waitUntil(() => this.ended, 'the stream ended', timeoutMs);
   }

@@ -8,12 +8,12 @@ import {
 } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { MESSAGE_BUS } from '../bus/bus.constants';
-import { MessageBus, ParsedRecord } from '../bus/message-bus.interface';
-import { REPORT_STATUSES, ReportEvent, ReportStatus } from './report';
+import { MessageBus } from '../bus/message-bus.interface';
+import { ReportEvent } from './report';
+import { encodeReportEvent, parseReportRecord } from './report-event.codec';
 import { ReportEventIds } from './report-event-ids';
 import { REPORT_UPDATES_TOPIC } from './reports.constants';
 import { REPORTS_REPOSITORY, ReportsRepository } from './reports.repository';
-import { parseJsonObject } from '../common/records/json-object';
 
 const SWEEP_INTERVAL_MS = 250;
 /** Sweeps start at most this often: the wakes of a burst of creations share one pass. */
@@ -247,48 +247,4 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       this.logger.warn(`Outbox relay paused: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-}
-
-export const encodeReportEvent = (event: ReportEvent): string => JSON.stringify(event);
-
-const EVENT_ID = /^[1-9]\d{0,18}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
-
-/**
- * Reads a record of `report_updates`. Any producer can write to the topic, so nothing is trusted:
- * a value that is not an event as encodeReportEvent writes it, or whose user is not its record key
- * (when it has one), gives the reason instead.
- */
-export function decodeReportEvent(value: string, key?: string | null): ReportEvent | { error: string } {
-  const parsed = parseJsonObject(value);
-  if ('error' in parsed) {
-    return parsed;
-  }
-  const { id, userId, reportId, status, createdAt } = parsed.fields;
-  if (typeof id !== 'string' || !EVENT_ID.test(id) || BigInt(id) > MAX_EVENT_ID) {
-    return { error: 'id is not a positive 64-bit integer as a decimal string' };
-  }
-  if (typeof userId !== 'string' || !UUID.test(userId)) {
-    return { error: 'userId is not a UUID' };
-  }
-  if (key !== undefined && key !== null && key !== userId) {
-    return { error: `record key ${JSON.stringify(key)} is not the event's userId` };
-  }
-  if (typeof reportId !== 'string' || !UUID.test(reportId)) {
-    return { error: 'reportId is not a UUID' };
-  }
-  if (typeof status !== 'string' || !(REPORT_STATUSES as readonly string[]).includes(status)) {
-    return { error: `status is not one of ${REPORT_STATUSES.join(', ')}` };
-  }
-  if (typeof createdAt !== 'string') {
-    return { error: 'createdAt is not a string' };
-  }
-  return { id, userId, reportId, status: status as ReportStatus, createdAt };
-}
-
-/** The bus's check of `report_updates` records: malformed ones are skipped, logged and counted. */
-export function parseReportRecord(value: string, key: string | null): ParsedRecord {
-  const event = decodeReportEvent(value, key);
-  return 'error' in event ? event : { key: event.userId };
 }

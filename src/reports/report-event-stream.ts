@@ -5,7 +5,7 @@ import { NextReplayEvent, SseItem, SseReplay } from '../sse/sse-replay';
 import { HISTORY_GAP_EVENT } from '../sse/topic-event-stream';
 import { ReportEvent } from './report';
 import { ReportEventIds } from './report-event-ids';
-import { decodeReportEvent } from './outbox-relay';
+import { decodeReportEvent } from './report-event.codec';
 import { REPORT_STATUS_EVENT, REPORT_UPDATES_TOPIC } from './reports.constants';
 import { ReportsRepository } from './reports.repository';
 

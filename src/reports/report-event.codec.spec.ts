@@ -1,4 +1,4 @@
-import { decodeReportEvent, encodeReportEvent, parseReportRecord } from './outbox-relay';
+import { decodeReportEvent, encodeReportEvent, parseReportRecord } from './report-event.codec';
 import { ReportEvent } from './report';
 
 describe(decodeReportEvent.name, () => {
@@ -31,6 +31,11 @@ describe(decodeReportEvent.name, () => {
     const decoded = decodeReportEvent(value, event.userId);
     expect(decoded).toEqual({ error: expect.stringContaining(reason) as unknown });
     expect(parseReportRecord(value, event.userId)).toEqual(decoded);
+  });
+
+  it('reads a record without a key', () => {
+    expect(decodeReportEvent(encodeReportEvent(event))).toEqual(event);
+    expect(decodeReportEvent(encodeReportEvent(event), null)).toEqual(event);
   });
 
   it("refuses an event whose user is not the record's key", () => {

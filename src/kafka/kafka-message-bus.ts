@@ -1,19 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  Admin,
-  Consumer,
-  EachBatchPayload,
-  Kafka,
-  KafkaMessage,
-  logLevel,
-  Partitioners,
-  Producer,
-} from 'kafkajs';
+import { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { filter, Observable, Subscription } from 'rxjs';
-import { BusUnavailableError, UndeclaredTopicError } from '../bus/bus.errors';
+import { UndeclaredTopicError } from '../bus/bus.errors';
 import { LocalFanout } from '../bus/local-fanout';
 import { projectThenLive, replayThenLive } from '../bus/replay';
 import {
@@ -26,6 +17,8 @@ import {
   SubscribeOptions,
   TopicOptions,
 } from '../bus/message-bus.interface';
+import { describe, withTimeout } from './kafka-helpers';
+import { KafkaPublisher } from './kafka-publisher';
 import { kafkajsLogCreator } from './kafkajs-logger';
 import { parsePosition, PartitionedLog, PartitionedRecord } from './partitioned-log';
 
@@ -89,7 +82,7 @@ export class KafkaMessageBus implements MessageBus {
   private readonly fanout = new LocalFanout();
   private readonly kafka: Kafka;
   private readonly admin: Admin;
-  private readonly producer: Producer;
+  private readonly publisher: KafkaPublisher;
   private consumer?: Consumer;
   private readonly commandHandlers: {
     topic: string;
@@ -101,7 +94,6 @@ export class KafkaMessageBus implements MessageBus {
   /** Unique per process: see the class comment. */
   private readonly groupId: string;
   private positioned = false;
-  private producerReady = false;
   private consumerJoined = false;
   private reachable = false;
   private lastError?: string;
@@ -125,12 +117,14 @@ export class KafkaMessageBus implements MessageBus {
       retry: { initialRetryTime: 300, retries: 5 },
     });
     this.admin = this.kafka.admin();
-    this.producer = this.kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Bounded retries, so that an unreachable broker gives a timely 503, not a late delivery.
-      retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 },
-    });
+    this.publisher = new KafkaPublisher(
+      this.kafka,
+      options,
+      () => this.reachable,
+      (reason) => {
+        this.lastError = reason;
+      },
+    );
     this.skipped = new Counter({
       name: 'kafka_records_skipped_total',
       help: 'Malformed records skipped by the consumer (logged with the reason), by topic',
@@ -190,44 +184,8 @@ export class KafkaMessageBus implements MessageBus {
 
   async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
     const state = this.topic(topic);
-    // Known unreachable (the readiness probe failed): say so now rather than after the timeout.
-    if (!this.producerReady || !this.reachable) {
-      throw new BusUnavailableError(
-        `Kafka is not reachable (${this.options.brokers.join(',')}); the message was not sent, retry shortly`,
-      );
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new BusUnavailableError(
-              `Kafka did not acknowledge the message within ${this.options.publishTimeoutMs} ms; it may or may not have been written`,
-            ),
-          ),
-        this.options.publishTimeoutMs,
-      );
-    });
-    try {
-      const [ack] = await Promise.race([
-        this.producer.send({
-          topic,
-          acks: -1,
-          timeout: this.options.publishTimeoutMs,
-          messages: [{ key, value }],
-        }),
-        timeout,
-      ]);
-      return this.acknowledged(state, ack.partition, Number(ack.baseOffset), key, value);
-    } catch (error) {
-      if (error instanceof BusUnavailableError) {
-        throw error;
-      }
-      this.lastError = describe(error);
-      throw new BusUnavailableError(`Kafka did not take the message: ${this.lastError}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    const { partition, offset } = await this.publisher.send(topic, key, value);
+    return this.acknowledged(state, partition, offset, key, value);
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
@@ -333,7 +291,7 @@ export class KafkaMessageBus implements MessageBus {
     const commandsJoined = this.commandsJoined.size === this.commandHandlers.length;
     const up =
       this.reachable &&
-      this.producerReady &&
+      this.publisher.ready &&
       this.consumerJoined &&
       commandsJoined &&
       catchingUp.length === 0;
@@ -343,7 +301,7 @@ export class KafkaMessageBus implements MessageBus {
         kind: 'kafka',
         brokers: this.options.brokers.join(','),
         reachable: this.reachable,
-        producer: this.producerReady ? 'connected' : 'disconnected',
+        producer: this.publisher.ready ? 'connected' : 'disconnected',
         consumer: this.consumerJoined ? 'joined' : 'not joined',
         ...(this.commandHandlers.length > 0 && {
           commandConsumers: `${this.commandsJoined.size}/${this.commandHandlers.length} joined`,
@@ -363,7 +321,7 @@ export class KafkaMessageBus implements MessageBus {
     await Promise.all(
       this.commandConsumers.map((consumer) => withTimeout(consumer.disconnect(), CLOSE_TIMEOUT_MS)),
     );
-    await withTimeout(this.producer.disconnect(), CLOSE_TIMEOUT_MS);
+    await withTimeout(this.publisher.disconnect(), CLOSE_TIMEOUT_MS);
     await withTimeout(this.admin.disconnect(), CLOSE_TIMEOUT_MS);
     this.logger.log('Kafka consumer and producer closed');
     for (const state of this.topics.values()) {
@@ -382,8 +340,7 @@ export class KafkaMessageBus implements MessageBus {
       if (!this.positioned) {
         await this.position();
       }
-      await this.producer.connect();
-      this.producerReady = true;
+      await this.publisher.connect();
       await this.startConsumer();
       await this.startCommandConsumers();
       this.reachable = true;
@@ -691,39 +648,5 @@ export class KafkaMessageBus implements MessageBus {
       throw new UndeclaredTopicError(topic);
     }
     return state;
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Waits for a promise at most `ms`. By default a timeout or a failure just ends the wait; given
- * what is awaited, both reject instead.
- */
-async function withTimeout<T>(promise: Promise<T> | undefined, ms: number, what?: string): Promise<T | void> {
-  const strict = what !== undefined;
-  if (!promise) {
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(
-      () => (strict ? reject(new Error(`Kafka did not answer ${what} within ${ms} ms`)) : resolve()),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([
-      promise.catch((error: unknown) => {
-        if (strict) {
-          throw error;
-        }
-      }),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

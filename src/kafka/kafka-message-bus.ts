@@ -17,6 +17,7 @@ import {
   SubscribeOptions,
   TopicOptions,
 } from '../bus/message-bus.interface';
+import { KafkaCommandConsumers } from './kafka-command-consumers';
 import { describe, withTimeout } from './kafka-helpers';
 import { KafkaPublisher } from './kafka-publisher';
 import { kafkajsLogCreator } from './kafkajs-logger';
@@ -84,13 +85,7 @@ export class KafkaMessageBus implements MessageBus {
   private readonly admin: Admin;
   private readonly publisher: KafkaPublisher;
   private consumer?: Consumer;
-  private readonly commandHandlers: {
-    topic: string;
-    group: string;
-    handler: (record: BusRecord) => Promise<void>;
-  }[] = [];
-  private commandConsumers: Consumer[] = [];
-  private readonly commandsJoined = new Set<Consumer>();
+  private readonly commands: KafkaCommandConsumers;
   /** Unique per process: see the class comment. */
   private readonly groupId: string;
   private positioned = false;
@@ -131,6 +126,7 @@ export class KafkaMessageBus implements MessageBus {
       labelNames: ['topic'],
       registers: [registry],
     });
+    this.commands = new KafkaCommandConsumers(this.kafka, options.clientId, this.skipped, this.logger);
     const topics = this.topics;
     new Gauge({
       name: 'kafka_consumer_lag',
@@ -165,16 +161,12 @@ export class KafkaMessageBus implements MessageBus {
     });
   }
 
-  /**
-   * Commands are read by a consumer group shared by every instance (`<KAFKA_CLIENT_ID>.<group>`),
-   * so Kafka gives each partition to one instance: each record is handled once. A new group starts
-   * at the topic's beginning, so commands sent before any instance ran are handled too.
-   */
+  /** Commands: see KafkaCommandConsumers. */
   handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void {
     if (this.connecting) {
       throw new Error(`Commands of ${topic} were registered after the Kafka bus started`);
     }
-    this.commandHandlers.push({ topic, group, handler });
+    this.commands.register(topic, group, handler);
   }
 
   start(): void {
@@ -288,7 +280,7 @@ export class KafkaMessageBus implements MessageBus {
 
   health(): BusHealth {
     const catchingUp = [...this.topics].filter(([, state]) => !state.caughtUp).map(([topic]) => topic);
-    const commandsJoined = this.commandsJoined.size === this.commandHandlers.length;
+    const commandsJoined = this.commands.joined === this.commands.registered;
     const up =
       this.reachable &&
       this.publisher.ready &&
@@ -303,8 +295,8 @@ export class KafkaMessageBus implements MessageBus {
         reachable: this.reachable,
         producer: this.publisher.ready ? 'connected' : 'disconnected',
         consumer: this.consumerJoined ? 'joined' : 'not joined',
-        ...(this.commandHandlers.length > 0 && {
-          commandConsumers: `${this.commandsJoined.size}/${this.commandHandlers.length} joined`,
+        ...(this.commands.registered > 0 && {
+          commandConsumers: `${this.commands.joined}/${this.commands.registered} joined`,
         }),
         ...(catchingUp.length > 0 && { catchingUp }),
         ...(!up && this.lastError !== undefined && { lastError: this.lastError }),
@@ -318,9 +310,7 @@ export class KafkaMessageBus implements MessageBus {
     clearInterval(this.probeTimer);
     // Stopping the consumer commits what it has read; disconnecting the producer flushes it.
     await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
-    await Promise.all(
-      this.commandConsumers.map((consumer) => withTimeout(consumer.disconnect(), CLOSE_TIMEOUT_MS)),
-    );
+    await this.commands.disconnect();
     await withTimeout(this.publisher.disconnect(), CLOSE_TIMEOUT_MS);
     await withTimeout(this.admin.disconnect(), CLOSE_TIMEOUT_MS);
     this.logger.log('Kafka consumer and producer closed');
@@ -342,7 +332,7 @@ export class KafkaMessageBus implements MessageBus {
       }
       await this.publisher.connect();
       await this.startConsumer();
-      await this.startCommandConsumers();
+      await this.commands.start();
       this.reachable = true;
       this.logger.log(
         `Kafka connected (${this.options.brokers.join(',')}); consuming ${[...this.topics.keys()].join(', ')} as ${this.groupId}`,
@@ -358,11 +348,7 @@ export class KafkaMessageBus implements MessageBus {
       );
       await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
       this.consumer = undefined;
-      await Promise.all(
-        this.commandConsumers.map((consumer) => withTimeout(consumer.disconnect(), CLOSE_TIMEOUT_MS)),
-      );
-      this.commandConsumers = [];
-      this.commandsJoined.clear();
+      await this.commands.reset();
       await new Promise<void>((resolve) => {
         this.retryTimer = setTimeout(resolve, delay);
       });
@@ -374,7 +360,7 @@ export class KafkaMessageBus implements MessageBus {
 
   private async createMissingTopics(): Promise<void> {
     const existing = new Set(await this.admin.listTopics());
-    const wanted = new Set([...this.topics.keys(), ...this.commandHandlers.map(({ topic }) => topic)]);
+    const wanted = new Set([...this.topics.keys(), ...this.commands.topics]);
     const missing = [...wanted].filter((topic) => !existing.has(topic));
     if (missing.length === 0) {
       return;
@@ -470,65 +456,6 @@ export class KafkaMessageBus implements MessageBus {
     for (const [topic, state] of this.topics) {
       state.target?.forEach((_, partition) => {
         consumer.seek({ topic, partition, offset: String(state.log.nextOffset(partition) ?? 0) });
-      });
-    }
-  }
-
-  private async startCommandConsumers(): Promise<void> {
-    if (this.commandConsumers.length > 0) {
-      return; // still running: only the fan-out consumer was rebuilt
-    }
-    for (const { topic, group, handler } of this.commandHandlers) {
-      const consumer = this.kafka.consumer({
-        groupId: `${this.options.clientId}.${group}`,
-        allowAutoTopicCreation: false,
-        maxWaitTimeInMs: 1_000,
-        // A member that vanished (an instance killed, a broker restarted) holds its partitions until
-        // its session expires: keep that short, commands wait meanwhile.
-        sessionTimeout: 10_000,
-        rebalanceTimeout: 10_000,
-        heartbeatInterval: 1_000,
-      });
-      this.commandConsumers.push(consumer);
-      const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
-      consumer.on(GROUP_JOIN, () => this.commandsJoined.add(consumer));
-      for (const event of [DISCONNECT, STOP]) {
-        consumer.on(event, () => this.commandsJoined.delete(consumer));
-      }
-      consumer.on(CRASH, ({ payload }) => {
-        this.commandsJoined.delete(consumer);
-        this.logger.warn(
-          `Kafka command consumer of ${topic} stopped (${describe(payload.error)})${payload.restart ? '; kafkajs restarts it' : ''}`,
-        );
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const where = `${topic}/${partition}@${message.offset}`;
-          let value: string;
-          try {
-            value = utf8.decode(message.value ?? new Uint8Array());
-          } catch {
-            this.logger.warn(`Skipped command ${where}: its value is not valid UTF-8`);
-            this.skipped.inc({ topic });
-            return;
-          }
-          const record: BusRecord = {
-            topic,
-            key: message.key === null ? null : message.key.toString('utf8'),
-            value,
-            position: where,
-            timestamp: Number(message.timestamp),
-          };
-          try {
-            await handler(record);
-          } catch (error) {
-            // Not committed: kafkajs retries the record, then restarts the consumer from it.
-            this.logger.error(`Command handler of ${topic} failed on ${where}, retrying: ${describe(error)}`);
-            throw error;
-          }
-        },
       });
     }
   }

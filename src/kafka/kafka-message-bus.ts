@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel } from 'kafkajs';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { filter, Observable, Subscription } from 'rxjs';
 import { UndeclaredTopicError } from '../bus/bus.errors';
@@ -20,6 +20,7 @@ import {
 import { KafkaCommandConsumers } from './kafka-command-consumers';
 import { describe, withTimeout } from './kafka-helpers';
 import { KafkaPublisher } from './kafka-publisher';
+import { KafkaTopics } from './kafka-topics';
 import { kafkajsLogCreator } from './kafkajs-logger';
 import { parsePosition, PartitionedLog, PartitionedRecord } from './partitioned-log';
 
@@ -55,7 +56,6 @@ interface TopicState {
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;
 const PROBE_INTERVAL_MS = 3_000;
-const PROBE_TIMEOUT_MS = 2_500;
 const CLOSE_TIMEOUT_MS = 5_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -82,7 +82,7 @@ export class KafkaMessageBus implements MessageBus {
   private readonly topics = new Map<string, TopicState>();
   private readonly fanout = new LocalFanout();
   private readonly kafka: Kafka;
-  private readonly admin: Admin;
+  private readonly admin: KafkaTopics;
   private readonly publisher: KafkaPublisher;
   private consumer?: Consumer;
   private readonly commands: KafkaCommandConsumers;
@@ -111,7 +111,7 @@ export class KafkaMessageBus implements MessageBus {
       connectionTimeout: 3_000,
       retry: { initialRetryTime: 300, retries: 5 },
     });
-    this.admin = this.kafka.admin();
+    this.admin = new KafkaTopics(this.kafka, options, this.logger);
     this.publisher = new KafkaPublisher(
       this.kafka,
       options,
@@ -255,14 +255,11 @@ export class KafkaMessageBus implements MessageBus {
 
   /** Asks the broker for the topic's end offsets; on failure the ends last seen stand. */
   private refreshEnds(topic: string, state: TopicState): Promise<void> {
-    state.refreshingEnds ??= withTimeout(
-      this.admin.fetchTopicOffsets(topic),
-      PROBE_TIMEOUT_MS,
-      'an offsets request',
-    )
+    state.refreshingEnds ??= this.admin
+      .endOffsets(topic)
       .then((offsets) => {
-        for (const { partition, high } of offsets ?? []) {
-          state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, Number(high));
+        for (const { partition, high } of offsets) {
+          state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, high);
         }
       })
       .catch((error: unknown) => {
@@ -326,7 +323,7 @@ export class KafkaMessageBus implements MessageBus {
   private async connect(attempt = 1): Promise<void> {
     try {
       await this.admin.connect();
-      await this.createMissingTopics();
+      await this.admin.createMissing([...this.topics.keys(), ...this.commands.topics]);
       if (!this.positioned) {
         await this.position();
       }
@@ -358,32 +355,11 @@ export class KafkaMessageBus implements MessageBus {
     }
   }
 
-  private async createMissingTopics(): Promise<void> {
-    const existing = new Set(await this.admin.listTopics());
-    const wanted = new Set([...this.topics.keys(), ...this.commands.topics]);
-    const missing = [...wanted].filter((topic) => !existing.has(topic));
-    if (missing.length === 0) {
-      return;
-    }
-    // Another instance may create them at the same moment: kafkajs then answers false, not an error.
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: this.options.partitions,
-        replicationFactor: this.options.replicationFactor,
-      })),
-    });
-    this.logger.log(`Created Kafka topics: ${missing.join(', ')}`);
-  }
-
   /** Where this process starts reading each topic: the tail resume needs, or a commit log's start. */
   private async position(): Promise<void> {
     for (const [topic, state] of this.topics) {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      const partitions = offsets.map(({ partition, low, high }) => {
-        const first = Number(low);
-        const end = Number(high);
+      const offsets = await this.admin.offsets(topic);
+      const partitions = offsets.map(({ partition, low: first, high: end }) => {
         const from = state.options.commitLog ? first : Math.max(first, end - this.options.historySize);
         return { partition, from, end };
       });
@@ -555,7 +531,7 @@ export class KafkaMessageBus implements MessageBus {
       return;
     }
     try {
-      await withTimeout(this.admin.describeCluster(), PROBE_TIMEOUT_MS, 'a metadata request');
+      await this.admin.ping();
       if (!this.reachable) {
         this.logger.log('Kafka reachable again');
       }

@@ -8,8 +8,8 @@ import { UndeclaredTopicError } from '../bus/bus.errors';
 import { LocalFanout } from '../bus/local-fanout';
 import { BusRecord, TopicOptions } from '../bus/message-bus.interface';
 import { describe, withTimeout } from './kafka-helpers';
-import { PartitionedLog } from './partitioned-log';
 import { PartitionOffsets } from './kafka-topics';
+import { PartitionedLog } from './partitioned-log';
 
 export interface KafkaFanoutOptions {
   readonly clientId: string;
@@ -51,6 +51,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Reads every declared topic into this process's logs and hands each record to the live streams.
+ *
  * - Fan-out: each process consumes with a consumer group of its own (unique id per process), so
  *   each instance sees every record, with kafkajs's reconnection, offset commits and rebalancing
  *   rather than hand-made fetching (kafkajs has no manual partition assignment). It starts at the

@@ -1,25 +1,22 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
-import { filter, Observable, Subscription } from 'rxjs';
-import { projectThenLive, replayThenLive } from '../bus/replay';
+import { Observable } from 'rxjs';
 import {
   BusDelivery,
   BusHealth,
   BusRecord,
   MessageBus,
-  NEWEST,
-  OLDEST,
   SubscribeOptions,
   TopicOptions,
 } from '../bus/message-bus.interface';
 import { KafkaCommandConsumers } from './kafka-command-consumers';
-import { KafkaFanoutConsumer, TopicState } from './kafka-fanout-consumer';
+import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
 import { describe, withTimeout } from './kafka-helpers';
 import { KafkaPublisher } from './kafka-publisher';
+import { KafkaStreamReader } from './kafka-stream-reader';
 import { KafkaTopics } from './kafka-topics';
 import { kafkajsLogCreator } from './kafkajs-logger';
-import { parsePosition, PartitionedRecord } from './partitioned-log';
 
 export interface KafkaBusOptions {
   readonly brokers: string[];
@@ -42,9 +39,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * stream sees what any instance (or any other producer) wrote.
  *
  * - Fan-out and de-duplication of this process's own publishes: see KafkaFanoutConsumer.
- * - Streams subscribe once the consumer has caught up with the topic as it was at start-up, so a
- *   client never gets old records as live ones, and its Last-Event-ID is replayed from a full
- *   history.
+ * - Streams, held until the consumer caught up, replayed then live: see KafkaStreamReader.
+ * - This class connects the parts, retries with backoff, and reports readiness and health.
  */
 export class KafkaMessageBus implements MessageBus {
   private readonly logger = new Logger(KafkaMessageBus.name);
@@ -53,6 +49,7 @@ export class KafkaMessageBus implements MessageBus {
   private readonly publisher: KafkaPublisher;
   private readonly fanout: KafkaFanoutConsumer;
   private readonly commands: KafkaCommandConsumers;
+  private readonly streams: KafkaStreamReader;
   private reachable = false;
   private lastError?: string;
   private closing = false;
@@ -99,6 +96,7 @@ export class KafkaMessageBus implements MessageBus {
       reconnect: () => this.connect(),
     });
     this.commands = new KafkaCommandConsumers(this.kafka, options.clientId, this.skipped, this.logger);
+    this.streams = new KafkaStreamReader(this.fanout, (topic) => this.admin.endOffsets(topic), this.logger);
   }
 
   declareTopic(topic: string, options: TopicOptions = {}): void {
@@ -131,94 +129,7 @@ export class KafkaMessageBus implements MessageBus {
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
-    const state = this.fanout.state(topic);
-    const { key } = options;
-    if (options.projection) {
-      return new Observable<BusDelivery>((subscriber) =>
-        projectThenLive(
-          subscriber,
-          state.log.readAfter(state.log.beforeOldest(), key),
-          this.fanout.live(topic, key),
-        ),
-      );
-    }
-    return new Observable<BusDelivery>((subscriber) => {
-      let live: Subscription | undefined;
-      const attachAt = (after: string) => {
-        if (subscriber.closed) {
-          return;
-        }
-        const replay = state.log.readAfter(after, key, state.highWatermarks);
-        const { liveFloor } = replay;
-        const records$ = this.fanout.live(topic, key) as Observable<PartitionedRecord>;
-        live = replayThenLive(
-          subscriber,
-          after,
-          replay,
-          liveFloor
-            ? records$.pipe(filter((record) => record.offset >= (liveFloor[record.partition] ?? 0)))
-            : records$,
-        );
-      };
-      const attach = () => {
-        const requested = options.after;
-        if (requested === undefined) {
-          live = this.fanout.live(topic, key).subscribe(subscriber);
-          return;
-        }
-        const after =
-          requested === OLDEST
-            ? state.log.beforeOldest()
-            : requested === NEWEST
-              ? state.log.head()
-              : requested;
-        // Past the end this process knows of: another instance may have read further, or the
-        // position is not the topic's. The broker's end offsets tell which before the stream goes on.
-        if (this.pastKnownEnd(state, after)) {
-          void this.refreshEnds(topic, state).then(() => attachAt(after));
-        } else {
-          attachAt(after);
-        }
-      };
-      if (state.caughtUp) {
-        attach();
-      } else {
-        state.waiting.add(attach);
-      }
-      return () => {
-        state.waiting.delete(attach);
-        live?.unsubscribe();
-      };
-    });
-  }
-
-  private pastKnownEnd(state: TopicState, position: string): boolean {
-    const asked = parsePosition(position);
-    return (
-      asked !== undefined &&
-      asked.some(
-        (offset, partition) =>
-          offset > Math.max(state.highWatermarks[partition] ?? 0, state.log.nextOffset(partition) ?? 0),
-      )
-    );
-  }
-
-  /** Asks the broker for the topic's end offsets; on failure the ends last seen stand. */
-  private refreshEnds(topic: string, state: TopicState): Promise<void> {
-    state.refreshingEnds ??= this.admin
-      .endOffsets(topic)
-      .then((offsets) => {
-        for (const { partition, high } of offsets) {
-          state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, high);
-        }
-      })
-      .catch((error: unknown) => {
-        this.logger.warn(`Could not read the end offsets of ${topic}: ${describe(error)}`);
-      })
-      .finally(() => {
-        state.refreshingEnds = undefined;
-      });
-    return state.refreshingEnds;
+    return this.streams.subscribe(topic, options);
   }
 
   head(topic: string): string {

@@ -1,33 +1,22 @@
 import { Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import {
-  Admin,
-  Consumer,
-  EachBatchPayload,
-  Kafka,
-  KafkaMessage,
-  logLevel,
-  Partitioners,
-  Producer,
-} from 'kafkajs';
-import { Counter, Gauge, Registry } from 'prom-client';
-import { filter, Observable, Subscription } from 'rxjs';
-import { BusUnavailableError, UndeclaredTopicError } from '../bus/bus.errors';
-import { LocalFanout } from '../bus/local-fanout';
-import { projectThenLive, replayThenLive } from '../bus/replay';
+import { Kafka, logLevel } from 'kafkajs';
+import { Counter, Registry } from 'prom-client';
+import { Observable } from 'rxjs';
 import {
   BusDelivery,
   BusHealth,
   BusRecord,
   MessageBus,
-  NEWEST,
-  OLDEST,
   SubscribeOptions,
   TopicOptions,
 } from '../bus/message-bus.interface';
+import { KafkaCommandConsumers } from './kafka-command-consumers';
+import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
+import { describe, withTimeout } from './kafka-helpers';
+import { KafkaPublisher } from './kafka-publisher';
+import { KafkaStreamReader } from './kafka-stream-reader';
+import { KafkaTopics } from './kafka-topics';
 import { kafkajsLogCreator } from './kafkajs-logger';
-import { parsePosition, PartitionedLog, PartitionedRecord } from './partitioned-log';
 
 export interface KafkaBusOptions {
   readonly brokers: string[];
@@ -40,69 +29,27 @@ export interface KafkaBusOptions {
   readonly historyBytes: number;
 }
 
-/** One declared topic: what this process holds of it, and who waits for it to catch up. */
-interface TopicState {
-  readonly options: TopicOptions;
-  readonly log: PartitionedLog;
-  /** The end of the topic when consumption started; caught up once every partition reached it. */
-  target?: number[];
-  caughtUp: boolean;
-  readonly waiting: Set<() => void>;
-  /**
-   * Per partition: the end of the topic as last seen (the high watermark of the latest fetch, or
-   * past this process's latest acknowledged publish): for the lag metric and to recognise resume
-   * positions past the topic's end.
-   */
-  readonly highWatermarks: number[];
-  /** A request for the topic's end offsets in flight, shared by the streams that wait for it. */
-  refreshingEnds?: Promise<void>;
-}
-
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 10_000;
 const PROBE_INTERVAL_MS = 3_000;
-const PROBE_TIMEOUT_MS = 2_500;
 const CLOSE_TIMEOUT_MS = 5_000;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Kafka as the message bus: every instance publishes to Kafka and reads every record back, so a
  * stream sees what any instance (or any other producer) wrote.
  *
- * - Fan-out: each process consumes with a consumer group of its own (unique id per process), so
- *   each instance sees every record, with kafkajs's reconnection, offset commits and rebalancing
- *   rather than hand-made fetching (kafkajs has no manual partition assignment). It starts at the
- *   tail of each topic that resume needs (the whole topic for a commit log); after a broker outage
- *   kafkajs resumes from the group's committed offsets, and a consumer rebuilt after a fatal error
- *   seeks to right after the last record this process took.
- * - A stream is the merge of this process's publishes and the consumed topic without duplicates:
- *   a publish acknowledged at the very next offset of its partition is delivered at once, from the
- *   acknowledgement; the same record consumed later is recognised by its offset and dropped. Any
- *   other record, mine or not, is delivered by the consumer, so every partition stays in order.
- * - Streams subscribe once the consumer has caught up with the topic as it was at start-up, so a
- *   client never gets old records as live ones, and its Last-Event-ID is replayed from a full
- *   history.
+ * - Fan-out and de-duplication of this process's own publishes: see KafkaFanoutConsumer.
+ * - Streams, held until the consumer caught up, replayed then live: see KafkaStreamReader.
+ * - This class connects the parts, retries with backoff, and reports readiness and health.
  */
 export class KafkaMessageBus implements MessageBus {
   private readonly logger = new Logger(KafkaMessageBus.name);
-  private readonly topics = new Map<string, TopicState>();
-  private readonly fanout = new LocalFanout();
   private readonly kafka: Kafka;
-  private readonly admin: Admin;
-  private readonly producer: Producer;
-  private consumer?: Consumer;
-  private readonly commandHandlers: {
-    topic: string;
-    group: string;
-    handler: (record: BusRecord) => Promise<void>;
-  }[] = [];
-  private commandConsumers: Consumer[] = [];
-  private readonly commandsJoined = new Set<Consumer>();
-  /** Unique per process: see the class comment. */
-  private readonly groupId: string;
-  private positioned = false;
-  private producerReady = false;
-  private consumerJoined = false;
+  private readonly admin: KafkaTopics;
+  private readonly publisher: KafkaPublisher;
+  private readonly fanout: KafkaFanoutConsumer;
+  private readonly commands: KafkaCommandConsumers;
+  private readonly streams: KafkaStreamReader;
   private reachable = false;
   private lastError?: string;
   private closing = false;
@@ -115,7 +62,6 @@ export class KafkaMessageBus implements MessageBus {
     private readonly options: KafkaBusOptions,
     registry: Registry,
   ) {
-    this.groupId = `${options.clientId}.fanout.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -124,63 +70,51 @@ export class KafkaMessageBus implements MessageBus {
       connectionTimeout: 3_000,
       retry: { initialRetryTime: 300, retries: 5 },
     });
-    this.admin = this.kafka.admin();
-    this.producer = this.kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Bounded retries, so that an unreachable broker gives a timely 503, not a late delivery.
-      retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 },
-    });
+    this.admin = new KafkaTopics(this.kafka, options, this.logger);
+    this.publisher = new KafkaPublisher(
+      this.kafka,
+      options,
+      () => this.reachable,
+      (reason) => {
+        this.lastError = reason;
+      },
+    );
     this.skipped = new Counter({
       name: 'kafka_records_skipped_total',
       help: 'Malformed records skipped by the consumer (logged with the reason), by topic',
       labelNames: ['topic'],
       registers: [registry],
     });
-    const topics = this.topics;
-    new Gauge({
-      name: 'kafka_consumer_lag',
-      help: 'Records of a partition not yet consumed by this instance (high watermark minus position)',
-      labelNames: ['topic', 'partition'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [topic, state] of topics) {
-          state.highWatermarks.forEach((high, partition) => {
-            const next = state.log.nextOffset(partition) ?? high;
-            this.set({ topic, partition: String(partition) }, Math.max(0, high - next));
-          });
-        }
+    this.fanout = new KafkaFanoutConsumer(this.kafka, options, registry, this.skipped, this.logger, {
+      joined: () => {
+        this.reachable = true;
       },
+      failed: (reason) => {
+        this.lastError = reason;
+      },
+      closing: () => this.closing,
+      reconnect: () => this.connect(),
     });
+    this.commands = new KafkaCommandConsumers(this.kafka, options.clientId, this.skipped, this.logger);
+    this.streams = new KafkaStreamReader(this.fanout, (topic) => this.admin.endOffsets(topic), this.logger);
   }
 
   declareTopic(topic: string, options: TopicOptions = {}): void {
-    if (this.topics.has(topic)) {
+    if (this.fanout.topics.has(topic)) {
       return;
     }
     if (this.connecting) {
       throw new Error(`Topic ${topic} was declared after the Kafka bus started`);
     }
-    this.topics.set(topic, {
-      options,
-      log: new PartitionedLog(topic, this.options.historySize, this.options.historyBytes),
-      caughtUp: false,
-      waiting: new Set(),
-      highWatermarks: [],
-    });
+    this.fanout.declare(topic, options);
   }
 
-  /**
-   * Commands are read by a consumer group shared by every instance (`<KAFKA_CLIENT_ID>.<group>`),
-   * so Kafka gives each partition to one instance: each record is handled once. A new group starts
-   * at the topic's beginning, so commands sent before any instance ran are handled too.
-   */
+  /** Commands: see KafkaCommandConsumers. */
   handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void {
     if (this.connecting) {
       throw new Error(`Commands of ${topic} were registered after the Kafka bus started`);
     }
-    this.commandHandlers.push({ topic, group, handler });
+    this.commands.register(topic, group, handler);
   }
 
   start(): void {
@@ -189,152 +123,26 @@ export class KafkaMessageBus implements MessageBus {
   }
 
   async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
-    const state = this.topic(topic);
-    // Known unreachable (the readiness probe failed): say so now rather than after the timeout.
-    if (!this.producerReady || !this.reachable) {
-      throw new BusUnavailableError(
-        `Kafka is not reachable (${this.options.brokers.join(',')}); the message was not sent, retry shortly`,
-      );
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new BusUnavailableError(
-              `Kafka did not acknowledge the message within ${this.options.publishTimeoutMs} ms; it may or may not have been written`,
-            ),
-          ),
-        this.options.publishTimeoutMs,
-      );
-    });
-    try {
-      const [ack] = await Promise.race([
-        this.producer.send({
-          topic,
-          acks: -1,
-          timeout: this.options.publishTimeoutMs,
-          messages: [{ key, value }],
-        }),
-        timeout,
-      ]);
-      return this.acknowledged(state, ack.partition, Number(ack.baseOffset), key, value);
-    } catch (error) {
-      if (error instanceof BusUnavailableError) {
-        throw error;
-      }
-      this.lastError = describe(error);
-      throw new BusUnavailableError(`Kafka did not take the message: ${this.lastError}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    const state = this.fanout.state(topic);
+    const { partition, offset } = await this.publisher.send(topic, key, value);
+    return this.fanout.acknowledged(state, partition, offset, key, value);
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
-    const state = this.topic(topic);
-    const { key } = options;
-    if (options.projection) {
-      return new Observable<BusDelivery>((subscriber) =>
-        projectThenLive(
-          subscriber,
-          state.log.readAfter(state.log.beforeOldest(), key),
-          this.fanout.live(topic, key),
-        ),
-      );
-    }
-    return new Observable<BusDelivery>((subscriber) => {
-      let live: Subscription | undefined;
-      const attachAt = (after: string) => {
-        if (subscriber.closed) {
-          return;
-        }
-        const replay = state.log.readAfter(after, key, state.highWatermarks);
-        const { liveFloor } = replay;
-        const records$ = this.fanout.live(topic, key) as Observable<PartitionedRecord>;
-        live = replayThenLive(
-          subscriber,
-          after,
-          replay,
-          liveFloor
-            ? records$.pipe(filter((record) => record.offset >= (liveFloor[record.partition] ?? 0)))
-            : records$,
-        );
-      };
-      const attach = () => {
-        const requested = options.after;
-        if (requested === undefined) {
-          live = this.fanout.live(topic, key).subscribe(subscriber);
-          return;
-        }
-        const after =
-          requested === OLDEST
-            ? state.log.beforeOldest()
-            : requested === NEWEST
-              ? state.log.head()
-              : requested;
-        // Past the end this process knows of: another instance may have read further, or the
-        // position is not the topic's. The broker's end offsets tell which before the stream goes on.
-        if (this.pastKnownEnd(state, after)) {
-          void this.refreshEnds(topic, state).then(() => attachAt(after));
-        } else {
-          attachAt(after);
-        }
-      };
-      if (state.caughtUp) {
-        attach();
-      } else {
-        state.waiting.add(attach);
-      }
-      return () => {
-        state.waiting.delete(attach);
-        live?.unsubscribe();
-      };
-    });
-  }
-
-  private pastKnownEnd(state: TopicState, position: string): boolean {
-    const asked = parsePosition(position);
-    return (
-      asked !== undefined &&
-      asked.some(
-        (offset, partition) =>
-          offset > Math.max(state.highWatermarks[partition] ?? 0, state.log.nextOffset(partition) ?? 0),
-      )
-    );
-  }
-
-  /** Asks the broker for the topic's end offsets; on failure the ends last seen stand. */
-  private refreshEnds(topic: string, state: TopicState): Promise<void> {
-    state.refreshingEnds ??= withTimeout(
-      this.admin.fetchTopicOffsets(topic),
-      PROBE_TIMEOUT_MS,
-      'an offsets request',
-    )
-      .then((offsets) => {
-        for (const { partition, high } of offsets ?? []) {
-          state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, Number(high));
-        }
-      })
-      .catch((error: unknown) => {
-        this.logger.warn(`Could not read the end offsets of ${topic}: ${describe(error)}`);
-      })
-      .finally(() => {
-        state.refreshingEnds = undefined;
-      });
-    return state.refreshingEnds;
+    return this.streams.subscribe(topic, options);
   }
 
   head(topic: string): string {
-    return this.topic(topic).log.head();
+    return this.fanout.state(topic).log.head();
   }
 
   health(): BusHealth {
-    const catchingUp = [...this.topics].filter(([, state]) => !state.caughtUp).map(([topic]) => topic);
-    const commandsJoined = this.commandsJoined.size === this.commandHandlers.length;
+    const catchingUp = [...this.fanout.topics].filter(([, state]) => !state.caughtUp).map(([topic]) => topic);
+    const commandsJoined = this.commands.joined === this.commands.registered;
     const up =
       this.reachable &&
-      this.producerReady &&
-      this.consumerJoined &&
+      this.publisher.ready &&
+      this.fanout.joined &&
       commandsJoined &&
       catchingUp.length === 0;
     return {
@@ -343,10 +151,10 @@ export class KafkaMessageBus implements MessageBus {
         kind: 'kafka',
         brokers: this.options.brokers.join(','),
         reachable: this.reachable,
-        producer: this.producerReady ? 'connected' : 'disconnected',
-        consumer: this.consumerJoined ? 'joined' : 'not joined',
-        ...(this.commandHandlers.length > 0 && {
-          commandConsumers: `${this.commandsJoined.size}/${this.commandHandlers.length} joined`,
+        producer: this.publisher.ready ? 'connected' : 'disconnected',
+        consumer: this.fanout.joined ? 'joined' : 'not joined',
+        ...(this.commands.registered > 0 && {
+          commandConsumers: `${this.commands.joined}/${this.commands.registered} joined`,
         }),
         ...(catchingUp.length > 0 && { catchingUp }),
         ...(!up && this.lastError !== undefined && { lastError: this.lastError }),
@@ -359,16 +167,12 @@ export class KafkaMessageBus implements MessageBus {
     clearTimeout(this.retryTimer);
     clearInterval(this.probeTimer);
     // Stopping the consumer commits what it has read; disconnecting the producer flushes it.
-    await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
-    await Promise.all(
-      this.commandConsumers.map((consumer) => withTimeout(consumer.disconnect(), CLOSE_TIMEOUT_MS)),
-    );
-    await withTimeout(this.producer.disconnect(), CLOSE_TIMEOUT_MS);
+    await this.fanout.disconnect();
+    await this.commands.disconnect();
+    await withTimeout(this.publisher.disconnect(), CLOSE_TIMEOUT_MS);
     await withTimeout(this.admin.disconnect(), CLOSE_TIMEOUT_MS);
     this.logger.log('Kafka consumer and producer closed');
-    for (const state of this.topics.values()) {
-      state.waiting.clear();
-    }
+    this.fanout.clearWaiting();
   }
 
   /**
@@ -378,17 +182,16 @@ export class KafkaMessageBus implements MessageBus {
   private async connect(attempt = 1): Promise<void> {
     try {
       await this.admin.connect();
-      await this.createMissingTopics();
-      if (!this.positioned) {
-        await this.position();
+      await this.admin.createMissing([...this.fanout.topics.keys(), ...this.commands.topics]);
+      if (!this.fanout.positioned) {
+        await this.fanout.position((topic) => this.admin.offsets(topic));
       }
-      await this.producer.connect();
-      this.producerReady = true;
-      await this.startConsumer();
-      await this.startCommandConsumers();
+      await this.publisher.connect();
+      await this.fanout.start();
+      await this.commands.start();
       this.reachable = true;
       this.logger.log(
-        `Kafka connected (${this.options.brokers.join(',')}); consuming ${[...this.topics.keys()].join(', ')} as ${this.groupId}`,
+        `Kafka connected (${this.options.brokers.join(',')}); consuming ${[...this.fanout.topics.keys()].join(', ')} as ${this.fanout.groupId}`,
       );
     } catch (error) {
       this.lastError = describe(error);
@@ -399,13 +202,8 @@ export class KafkaMessageBus implements MessageBus {
       this.logger.warn(
         `Kafka not reachable (${this.options.brokers.join(',')}), attempt ${attempt}: ${this.lastError}; retrying in ${delay} ms`,
       );
-      await withTimeout(this.consumer?.disconnect(), CLOSE_TIMEOUT_MS);
-      this.consumer = undefined;
-      await Promise.all(
-        this.commandConsumers.map((consumer) => withTimeout(consumer.disconnect(), CLOSE_TIMEOUT_MS)),
-      );
-      this.commandConsumers = [];
-      this.commandsJoined.clear();
+      await this.fanout.reset();
+      await this.commands.reset();
       await new Promise<void>((resolve) => {
         this.retryTimer = setTimeout(resolve, delay);
       });
@@ -415,263 +213,13 @@ export class KafkaMessageBus implements MessageBus {
     }
   }
 
-  private async createMissingTopics(): Promise<void> {
-    const existing = new Set(await this.admin.listTopics());
-    const wanted = new Set([...this.topics.keys(), ...this.commandHandlers.map(({ topic }) => topic)]);
-    const missing = [...wanted].filter((topic) => !existing.has(topic));
-    if (missing.length === 0) {
-      return;
-    }
-    // Another instance may create them at the same moment: kafkajs then answers false, not an error.
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: this.options.partitions,
-        replicationFactor: this.options.replicationFactor,
-      })),
-    });
-    this.logger.log(`Created Kafka topics: ${missing.join(', ')}`);
-  }
-
-  /** Where this process starts reading each topic: the tail resume needs, or a commit log's start. */
-  private async position(): Promise<void> {
-    for (const [topic, state] of this.topics) {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      const partitions = offsets.map(({ partition, low, high }) => {
-        const first = Number(low);
-        const end = Number(high);
-        const from = state.options.commitLog ? first : Math.max(first, end - this.options.historySize);
-        return { partition, from, end };
-      });
-      state.target = [];
-      for (const { partition, from, end } of partitions) {
-        state.log.startAt(partition, from);
-        state.target[partition] = end;
-        state.highWatermarks[partition] = end;
-      }
-      this.checkCaughtUp(state);
-    }
-    this.positioned = true;
-  }
-
-  private async startConsumer(): Promise<void> {
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId,
-      allowAutoTopicCreation: false,
-      // The group has this one member: after a broker restart its rejoin waits for the old
-      // session to expire, so keep sessions short (Kafka's minimum is 6 s).
-      sessionTimeout: 6_000,
-      rebalanceTimeout: 6_000,
-      heartbeatInterval: 1_000,
-      // A fetch returns as soon as records arrive; this only bounds an idle long-poll, which
-      // shutdown has to wait out.
-      maxWaitTimeInMs: 1_000,
-      retry: { initialRetryTime: 300, retries: 5 },
-    });
-    this.consumer = consumer;
-    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
-    consumer.on(GROUP_JOIN, () => {
-      if (!this.consumerJoined) {
-        this.logger.log(`Kafka consumer ${this.groupId} joined`);
-      }
-      this.consumerJoined = true;
-      this.reachable = true;
-    });
-    consumer.on(CRASH, ({ payload }) => {
-      this.consumerJoined = false;
-      this.lastError = describe(payload.error);
-      if (payload.restart) {
-        this.logger.warn(`Kafka consumer stopped (${this.lastError}); kafkajs restarts it`);
-        return;
-      }
-      // kafkajs gives up on errors it deems fatal; start over with the same group, whose committed
-      // offsets say where to resume (records already held are recognised by their offsets).
-      this.logger.warn(`Kafka consumer failed (${this.lastError}); reconnecting`);
-      if (!this.closing && this.consumer === consumer) {
-        this.consumer = undefined;
-        void consumer
-          .disconnect()
-          .catch(() => undefined)
-          .then(() => this.connect());
-      }
-    });
-    for (const event of [DISCONNECT, STOP]) {
-      consumer.on(event, () => {
-        this.consumerJoined = false;
-      });
-    }
-    await consumer.connect();
-    // A partition not positioned below (one added while running) is read from its beginning.
-    await consumer.subscribe({ topics: [...this.topics.keys()], fromBeginning: true });
-    await consumer.run({
-      eachBatchAutoResolve: true,
-      eachBatch: (payload) => Promise.resolve(this.take(payload)),
-    });
-    // Read on from where this process is: at first the start chosen by position(); after a
-    // consumer failure, right after the last record taken (what the group committed may be older).
-    for (const [topic, state] of this.topics) {
-      state.target?.forEach((_, partition) => {
-        consumer.seek({ topic, partition, offset: String(state.log.nextOffset(partition) ?? 0) });
-      });
-    }
-  }
-
-  private async startCommandConsumers(): Promise<void> {
-    if (this.commandConsumers.length > 0) {
-      return; // still running: only the fan-out consumer was rebuilt
-    }
-    for (const { topic, group, handler } of this.commandHandlers) {
-      const consumer = this.kafka.consumer({
-        groupId: `${this.options.clientId}.${group}`,
-        allowAutoTopicCreation: false,
-        maxWaitTimeInMs: 1_000,
-        // A member that vanished (an instance killed, a broker restarted) holds its partitions until
-        // its session expires: keep that short, commands wait meanwhile.
-        sessionTimeout: 10_000,
-        rebalanceTimeout: 10_000,
-        heartbeatInterval: 1_000,
-      });
-      this.commandConsumers.push(consumer);
-      const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
-      consumer.on(GROUP_JOIN, () => this.commandsJoined.add(consumer));
-      for (const event of [DISCONNECT, STOP]) {
-        consumer.on(event, () => this.commandsJoined.delete(consumer));
-      }
-      consumer.on(CRASH, ({ payload }) => {
-        this.commandsJoined.delete(consumer);
-        this.logger.warn(
-          `Kafka command consumer of ${topic} stopped (${describe(payload.error)})${payload.restart ? '; kafkajs restarts it' : ''}`,
-        );
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const where = `${topic}/${partition}@${message.offset}`;
-          let value: string;
-          try {
-            value = utf8.decode(message.value ?? new Uint8Array());
-          } catch {
-            this.logger.warn(`Skipped command ${where}: its value is not valid UTF-8`);
-            this.skipped.inc({ topic });
-            return;
-          }
-          const record: BusRecord = {
-            topic,
-            key: message.key === null ? null : message.key.toString('utf8'),
-            value,
-            position: where,
-            timestamp: Number(message.timestamp),
-          };
-          try {
-            await handler(record);
-          } catch (error) {
-            // Not committed: kafkajs retries the record, then restarts the consumer from it.
-            this.logger.error(`Command handler of ${topic} failed on ${where}, retrying: ${describe(error)}`);
-            throw error;
-          }
-        },
-      });
-    }
-  }
-
-  /** A batch from the consumer, in partition order: into the log and out to the streams. */
-  private take({ batch }: EachBatchPayload): void {
-    const state = this.topics.get(batch.topic);
-    if (!state) {
-      return;
-    }
-    const { partition } = batch;
-    state.highWatermarks[partition] = Number(batch.highWatermark);
-    for (const message of batch.messages) {
-      this.consume(state, partition, message);
-    }
-    if (!state.caughtUp) {
-      this.checkCaughtUp(state);
-    }
-  }
-
-  private consume(state: TopicState, partition: number, message: KafkaMessage): void {
-    const offset = Number(message.offset);
-    const where = `${state.log.topic}/${partition}@${offset}`;
-    let value: string;
-    try {
-      value = utf8.decode(message.value ?? new Uint8Array());
-    } catch {
-      this.skip(state, partition, offset, `Skipped record ${where}: its value is not valid UTF-8`);
-      return;
-    }
-    const rawKey = message.key === null ? null : message.key.toString('utf8');
-    const parsed = state.options.parse?.(value, rawKey) ?? { key: rawKey };
-    if ('error' in parsed) {
-      this.skip(state, partition, offset, `Skipped record ${where}: ${parsed.error}`);
-      return;
-    }
-    const record = state.log.append(partition, offset, parsed.key, value, Number(message.timestamp));
-    if (record) {
-      this.fanout.dispatch(record);
-    }
-  }
-
-  private skip(state: TopicState, partition: number, offset: number, why: string): void {
-    this.logger.warn(why);
-    this.skipped.inc({ topic: state.log.topic });
-    state.log.skip(partition, offset);
-  }
-
-  /**
-   * A publish of this process, acknowledged: delivered now when it is the very next record of its
-   * partition here, else left to the consumer, which delivers it in order.
-   */
-  private acknowledged(
-    state: TopicState,
-    partition: number,
-    offset: number,
-    key: string | null,
-    value: string,
-  ): BusRecord {
-    state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, offset + 1);
-    const parsed = state.options.parse?.(value, key) ?? { key };
-    const routedKey = 'error' in parsed ? key : parsed.key;
-    if (state.caughtUp && state.log.nextOffset(partition) === offset) {
-      const record = state.log.append(partition, offset, routedKey, value, Date.now());
-      if (record) {
-        this.fanout.dispatch(record);
-        return record;
-      }
-    }
-    return {
-      topic: state.log.topic,
-      key: routedKey,
-      value,
-      position: String(offset + 1),
-      timestamp: Date.now(),
-    };
-  }
-
-  private checkCaughtUp(state: TopicState): void {
-    const target = state.target;
-    if (state.caughtUp || !target) {
-      return;
-    }
-    if (target.every((end, partition) => (state.log.nextOffset(partition) ?? 0) >= end)) {
-      state.caughtUp = true;
-      const waiting = [...state.waiting];
-      state.waiting.clear();
-      for (const attach of waiting) {
-        attach();
-      }
-    }
-  }
-
   /** Readiness: can the cluster be reached right now? kafkajs reconnects by itself; this only looks. */
   private async probe(): Promise<void> {
-    if (!this.positioned || this.closing) {
+    if (!this.fanout.positioned || this.closing) {
       return;
     }
     try {
-      await withTimeout(this.admin.describeCluster(), PROBE_TIMEOUT_MS, 'a metadata request');
+      await this.admin.ping();
       if (!this.reachable) {
         this.logger.log('Kafka reachable again');
       }
@@ -683,47 +231,5 @@ export class KafkaMessageBus implements MessageBus {
       this.lastError = describe(error);
       this.reachable = false;
     }
-  }
-
-  private topic(topic: string): TopicState {
-    const state = this.topics.get(topic);
-    if (!state) {
-      throw new UndeclaredTopicError(topic);
-    }
-    return state;
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * Waits for a promise at most `ms`. By default a timeout or a failure just ends the wait; given
- * what is awaited, both reject instead.
- */
-async function withTimeout<T>(promise: Promise<T> | undefined, ms: number, what?: string): Promise<T | void> {
-  const strict = what !== undefined;
-  if (!promise) {
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(
-      () => (strict ? reject(new Error(`Kafka did not answer ${what} within ${ms} ms`)) : resolve()),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([
-      promise.catch((error: unknown) => {
-        if (strict) {
-          throw error;
-        }
-      }),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

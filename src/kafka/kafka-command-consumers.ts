@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { BusRecord } from '../bus/message-bus.interface';
+import { describe, withTimeout } from './kafka-helpers';
+
+type CommandHandler = (record: BusRecord) => Promise<void>;
+
+const CLOSE_TIMEOUT_MS = 5_000;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Commands are read by a consumer group shared by every instance (`<KAFKA_CLIENT_ID>.<group>`),
+ * so Kafka gives each partition to one instance: each record is handled once. A new group starts
+ * at the topic's beginning, so commands sent before any instance ran are handled too.
+ */
+export class KafkaCommandConsumers {
+  private readonly handlers: { topic: string; group: string; handler: CommandHandler }[] = [];
+  private consumers: Consumer[] = [];
+  private readonly joinedConsumers = new Set<Consumer>();
+
+  constructor(
+    private readonly kafka: Pick<Kafka, 'consumer'>,
+    private readonly clientId: string,
+    /** Shared with the fan-out consumer: one metric of malformed records per topic. */
+    private readonly skipped: Counter<'topic'>,
+    private readonly logger: Pick<Logger, 'warn' | 'error'>,
+  ) {}
+
+  register(topic: string, group: string, handler: CommandHandler): void {
+    this.handlers.push({ topic, group, handler });
+  }
+
+  get topics(): string[] {
+    return this.handlers.map(({ topic }) => topic);
+  }
+
+  /** How many command consumers are registered, and how many of them joined their group. */
+  get registered(): number {
+    return this.handlers.length;
+  }
+
+  get joined(): number {
+    return this.joinedConsumers.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.consumers.length > 0) {
+      return; // still running: only the fan-out consumer was rebuilt
+    }
+    for (const { topic, group, handler } of this.handlers) {
+      const consumer = this.kafka.consumer({
+        groupId: `${this.clientId}.${group}`,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 1_000,
+        // A member that vanished (an instance killed, a broker restarted) holds its partitions until
+        // its session expires: keep that short, commands wait meanwhile.
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 10_000,
+        heartbeatInterval: 1_000,
+      });
+      this.consumers.push(consumer);
+      const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
+      consumer.on(GROUP_JOIN, () => this.joinedConsumers.add(consumer));
+      for (const event of [DISCONNECT, STOP]) {
+        consumer.on(event, () => this.joinedConsumers.delete(consumer));
+      }
+      consumer.on(CRASH, ({ payload }) => {
+        this.joinedConsumers.delete(consumer);
+        this.logger.warn(
+          `Kafka command consumer of ${topic} stopped (${describe(payload.error)})${payload.restart ? '; kafkajs restarts it' : ''}`,
+        );
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ eachMessage: (payload) => this.handle(topic, handler, payload) });
+    }
+  }
+
+  /** Disconnects every command consumer (at most a few seconds each). */
+  async disconnect(): Promise<void> {
+    await Promise.all(this.consumers.map((consumer) => withTimeout(consumer.disconnect(), CLOSE_TIMEOUT_MS)));
+  }
+
+  /** Disconnects and forgets the consumers, so that the next start builds them anew. */
+  async reset(): Promise<void> {
+    await this.disconnect();
+    this.consumers = [];
+    this.joinedConsumers.clear();
+  }
+
+  private async handle(
+    topic: string,
+    handler: CommandHandler,
+    { partition, message }: Pick<EachMessagePayload, 'partition' | 'message'>,
+  ): Promise<void> {
+    const where = `${topic}/${partition}@${message.offset}`;
+    let value: string;
+    try {
+      value = utf8.decode(message.value ?? new Uint8Array());
+    } catch {
+      this.logger.warn(`Skipped command ${where}: its value is not valid UTF-8`);
+      this.skipped.inc({ topic });
+      return;
+    }
+    const record: BusRecord = {
+      topic,
+      key: message.key === null ? null : message.key.toString('utf8'),
+      value,
+      position: where,
+      timestamp: Number(message.timestamp),
+    };
+    try {
+      await handler(record);
+    } catch (error) {
+      // Not committed: kafkajs retries the record, then restarts the consumer from it.
+      this.logger.error(`Command handler of ${topic} failed on ${where}, retrying: ${describe(error)}`);
+      throw error;
+    }
+  }
+}

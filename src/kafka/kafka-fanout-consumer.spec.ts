@@ -1,0 +1,109 @@
+import { Batch, Kafka, KafkaMessage } from 'kafkajs';
+import { Counter, Registry } from 'prom-client';
+import { BusRecord, TopicOptions } from '../bus/message-bus.interface';
+import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
+
+describe(KafkaFanoutConsumer.name, () => {
+  /** A fan-out part positioned on topic `t` (two partitions, both empty), without a broker. */
+  const setUp = async (options: TopicOptions = {}) => {
+    const registry = new Registry();
+    const skipped = new Counter({
+      name: 'skipped',
+      help: 'skipped',
+      labelNames: ['topic'],
+      registers: [registry],
+    });
+    const logger = { log: jest.fn(), warn: jest.fn() };
+    const hooks = { joined: jest.fn(), failed: jest.fn(), closing: () => false, reconnect: jest.fn() };
+    const kafka = { consumer: jest.fn() } as unknown as Kafka;
+    const sut = new KafkaFanoutConsumer(
+      kafka,
+      { clientId: 'gw', historySize: 100, historyBytes: 1_000_000 },
+      registry,
+      skipped,
+      logger,
+      hooks,
+    );
+    sut.declare('t', options);
+    await sut.position(() =>
+      Promise.resolve([
+        { partition: 0, low: 0, high: 0 },
+        { partition: 1, low: 0, high: 0 },
+      ]),
+    );
+    const delivered: BusRecord[] = [];
+    sut.live('t').subscribe((record) => delivered.push(record));
+    return { sut, skipped, logger, registry, delivered };
+  };
+
+  const message = (offset: number, value: string | Buffer, key: string | null = null): KafkaMessage => ({
+    offset: String(offset),
+    key: key === null ? null : Buffer.from(key),
+    value: Buffer.from(value),
+    timestamp: '1000',
+    attributes: 0,
+    headers: {},
+  });
+
+  const batch = (partition: number, highWatermark: number, messages: KafkaMessage[]) => ({
+    batch: { topic: 't', partition, highWatermark: String(highWatermark), messages } as unknown as Batch,
+  });
+
+  it('delivers an acknowledged publish at once and drops the same record when it is consumed', async () => {
+    const { sut, delivered } = await setUp();
+    const acked = sut.acknowledged(sut.state('t'), 0, 0, null, 'mine');
+    expect(acked.position).toBe('1.0');
+    sut.take(batch(0, 2, [message(0, 'mine'), message(1, 'theirs')]));
+    expect(delivered.map((record) => record.value)).toEqual(['mine', 'theirs']);
+  });
+
+  it('leaves an acknowledged publish that is not next in its partition to the consumer, in order', async () => {
+    const { sut, delivered } = await setUp();
+    const acked = sut.acknowledged(sut.state('t'), 1, 1, null, 'mine');
+    expect(acked.position).toBe('2');
+    expect(delivered).toEqual([]);
+    sut.take(batch(1, 2, [message(0, 'theirs'), message(1, 'mine')]));
+    expect(delivered.map((record) => record.value)).toEqual(['theirs', 'mine']);
+  });
+
+  it('skips, logs and counts a record that is not valid UTF-8 or that the topic rejects', async () => {
+    const parse = (value: string, key: string | null) =>
+      value === 'bad' ? { error: 'not an event' } : { key };
+    const { sut, delivered, skipped, logger } = await setUp({ parse });
+    sut.take(
+      batch(0, 3, [message(0, Buffer.from([0xff, 0xfe])), message(1, 'bad'), message(2, 'good', 'k')]),
+    );
+    expect(delivered.map((record) => [record.key, record.value])).toEqual([['k', 'good']]);
+    expect(logger.warn).toHaveBeenCalledWith('Skipped record t/0@0: its value is not valid UTF-8');
+    expect(logger.warn).toHaveBeenCalledWith('Skipped record t/0@1: not an event');
+    expect((await skipped.get()).values).toEqual([{ labels: { topic: 't' }, value: 2 }]);
+    // The skipped offsets count as taken: the partition's next record is after them.
+    expect(sut.state('t').log.nextOffset(0)).toBe(3);
+  });
+
+  it('catches up once every partition reached the end it had at start, then lets waiting streams in', async () => {
+    const { sut } = await setUp();
+    const state = sut.state('t');
+    state.caughtUp = false;
+    state.target = [2, 0];
+    const attach = jest.fn();
+    state.waiting.add(attach);
+    sut.take(batch(0, 2, [message(0, 'a')]));
+    expect(attach).not.toHaveBeenCalled();
+    sut.take(batch(0, 2, [message(1, 'b')]));
+    expect(state.caughtUp).toBe(true);
+    expect(attach).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports the lag of each partition behind its high watermark', async () => {
+    const { sut, registry } = await setUp();
+    sut.take(batch(0, 5, [message(0, 'a')]));
+    const lag = await registry.getSingleMetric('kafka_consumer_lag')!.get();
+    expect(lag.values).toEqual(
+      expect.arrayContaining([
+        { labels: { topic: 't', partition: '0' }, value: 4 },
+        { labels: { topic: 't', partition: '1' }, value: 0 },
+      ]),
+    );
+  });
+});

@@ -1,29 +1,12 @@
-import { Batch, Kafka, KafkaMessage } from 'kafkajs';
-import { Counter, Registry } from 'prom-client';
+import { Batch, KafkaMessage } from 'kafkajs';
 import { BusRecord, TopicOptions } from '../bus/message-bus.interface';
 import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
+import { brokerlessFanout } from './testing/brokerless-fanout';
 
 describe(KafkaFanoutConsumer.name, () => {
   /** A fan-out part positioned on topic `t` (two partitions, both empty), without a broker. */
   const setUp = async (options: TopicOptions = {}) => {
-    const registry = new Registry();
-    const skipped = new Counter({
-      name: 'skipped',
-      help: 'skipped',
-      labelNames: ['topic'],
-      registers: [registry],
-    });
-    const logger = { log: jest.fn(), warn: jest.fn() };
-    const hooks = { joined: jest.fn(), failed: jest.fn(), closing: () => false, reconnect: jest.fn() };
-    const kafka = { consumer: jest.fn() } as unknown as Kafka;
-    const sut = new KafkaFanoutConsumer(
-      kafka,
-      { clientId: 'gw', historySize: 100, historyBytes: 1_000_000 },
-      registry,
-      skipped,
-      logger,
-      hooks,
-    );
+    const { fanout: sut, registry, skipped, logger } = brokerlessFanout();
     sut.declare('t', options);
     await sut.position(() =>
       Promise.resolve([

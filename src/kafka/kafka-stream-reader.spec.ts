@@ -1,31 +1,13 @@
-import { Batch, Kafka } from 'kafkajs';
-import { Counter, Registry } from 'prom-client';
+import { Batch } from 'kafkajs';
 import { BusDelivery, OLDEST } from '../bus/message-bus.interface';
-import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
+import { brokerlessFanout } from './testing/brokerless-fanout';
 import { PartitionOffsets } from './kafka-topics';
 import { KafkaStreamReader } from './kafka-stream-reader';
 
 describe(KafkaStreamReader.name, () => {
   /** A reader over a fan-out part holding one partition of topic `t`, whose end was 2 at start. */
   const setUp = async (brokerEnd: number) => {
-    const registry = new Registry();
-    const skipped = new Counter({
-      name: 'skipped',
-      help: 'skipped',
-      labelNames: ['topic'],
-      registers: [registry],
-    });
-    const logger = { log: jest.fn(), warn: jest.fn() };
-    const hooks = { joined: jest.fn(), failed: jest.fn(), closing: () => false, reconnect: jest.fn() };
-    const kafka = { consumer: jest.fn() } as unknown as Kafka;
-    const fanout = new KafkaFanoutConsumer(
-      kafka,
-      { clientId: 'gw', historySize: 100, historyBytes: 1_000_000 },
-      registry,
-      skipped,
-      logger,
-      hooks,
-    );
+    const { fanout, logger } = brokerlessFanout();
     fanout.declare('t', {});
     await fanout.position(() => Promise.resolve([{ partition: 0, low: 0, high: 2 }]));
     const endOffsets = jest.fn((): Promise<PartitionOffsets[]> =>

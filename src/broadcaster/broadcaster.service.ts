@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { concat, Observable, of } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MessageBus } from '../bus/message-bus.interface';
 import { SseEvent } from '../sse/sse-event';
 import { SseItem } from '../sse/sse-replay';
@@ -13,13 +12,11 @@ import { BROADCAST_TOPIC } from './broadcaster.constants';
 @Injectable()
 export class BroadcasterService {
   private readonly streams: TopicEventStream;
-  private readonly fit: StreamFit;
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly fit: StreamFit,
   ) {
-    this.fit = new StreamFit(config.SSE_MAX_BUFFER_BYTES);
     bus.declareTopic(BROADCAST_TOPIC, { parse: this.fit.parser(() => bus.head(BROADCAST_TOPIC).length) });
     this.streams = new TopicEventStream(bus, BROADCAST_TOPIC, (record) => ({ data: record.value }));
   }

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MessageBus } from '../bus/message-bus.interface';
 import { SseItem } from '../sse/sse-replay';
 import { StreamFit } from '../sse/stream-fit';
@@ -16,13 +15,11 @@ import { parseV3Record, v3MessageOf, v3RecordOf } from './v3-record';
 @Injectable()
 export class V3EventsService {
   private readonly streams: TopicEventStream;
-  private readonly fit: StreamFit;
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly fit: StreamFit,
   ) {
-    this.fit = new StreamFit(config.SSE_MAX_BUFFER_BYTES);
     bus.declareTopic(V3_MESSAGES_TOPIC, {
       parse: this.fit.parser(() => bus.head(V3_MESSAGES_TOPIC).length, v3MessageOf, parseV3Record),
     });

@@ -1,5 +1,6 @@
-import { PayloadTooLargeException } from '@nestjs/common';
+import { Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { ParsedRecord } from '../bus/message-bus.interface';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { encodedEventBytes } from './sse-framing';
 
 /**
@@ -11,10 +12,16 @@ const ID_GROWTH = 8;
 /**
  * The largest event a stream can carry: one whose bytes fit a connection's buffer bound
  * (SSE_MAX_BUFFER_BYTES) with nothing else waiting. A bigger one would have every stream it goes to
- * dropped as a slow reader, so it is refused before it is published.
+ * dropped as a slow reader, so it is refused before it is published. One for the app (SseModule),
+ * used by every publishing feature.
  */
+@Injectable()
 export class StreamFit {
-  constructor(private readonly maxBufferBytes: number) {}
+  private readonly maxBufferBytes: number;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.maxBufferBytes = config.SSE_MAX_BUFFER_BYTES;
+  }
 
   /** The bytes the event would take, when that is over the bound; undefined when it fits. */
   excess(data: string, idLength: number | (() => number), type?: string): number | undefined {

@@ -11,9 +11,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
  * what will not finish when the application stops. Everything else is Nest's adapter.
  */
 export class DrainingExpressAdapter extends ExpressAdapter {
-  /** Every open connection, with the response it is serving (undefined between requests). */
+  /** Every open connection, with the latest response it served (undefined before its first request). */
   private readonly connections = new Map<Socket, http.ServerResponse | undefined>();
-  private closing = false;
 
   override initHttpServer(options: NestApplicationOptions): void {
     super.initHttpServer(options);
@@ -31,16 +30,9 @@ export class DrainingExpressAdapter extends ExpressAdapter {
       this.connections.set(socket, undefined);
       socket.once('close', () => this.connections.delete(socket));
     });
+    // Only noted here, per request; whether it is still being answered is read when the app stops.
     server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
       this.connections.set(request.socket, response);
-      response.once('finish', () => {
-        if (this.connections.get(request.socket) === response) {
-          this.connections.set(request.socket, undefined);
-        }
-        if (this.closing) {
-          request.socket.destroy();
-        }
-      });
     });
     this.setHttpServer(server);
   }
@@ -52,10 +44,11 @@ export class DrainingExpressAdapter extends ExpressAdapter {
    * whole get their answer, and then their connection is closed. (Streams are ended before this.)
    */
   override close(): Promise<unknown> | undefined {
-    this.closing = true;
     for (const [socket, response] of this.connections) {
       if (response === undefined || !response.req.complete || response.writableFinished) {
         socket.destroy();
+      } else {
+        response.once('finish', () => socket.destroy());
       }
     }
     return super.close();

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { BusRecord } from '../src/bus/message-bus.interface';
-import { KafkaMessageBus } from '../src/kafka/kafka-message-bus';
+import { KafkaMessageBus } from '../src/bus/kafka/kafka-message-bus';
 import { waitUntil } from './support/app';
 import { sharedBrokers } from './support/kafka';
 import { kcatProduce } from './support/kcat';

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { KafkaMessageBus } from '../kafka/kafka-message-bus';
+import { KafkaMessageBus } from './kafka/kafka-message-bus';
 import { MetricsRegistry } from '../metrics/metrics.registry';
 import { MESSAGE_BUS } from './bus.constants';
 import { InMemoryMessageBus } from './in-memory-message-bus';

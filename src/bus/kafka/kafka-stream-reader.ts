@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { filter, Observable, Subscription } from 'rxjs';
-import { projectThenLive, replayThenLive } from '../bus/replay';
-import { BusDelivery, NEWEST, OLDEST, SubscribeOptions } from '../bus/message-bus.interface';
+import { projectThenLive, replayThenLive } from '../replay';
+import { BusDelivery, NEWEST, OLDEST, SubscribeOptions } from '../message-bus.interface';
 import { KafkaFanoutConsumer, TopicState } from './kafka-fanout-consumer';
 import { describe } from './kafka-helpers';
 import { PartitionOffsets } from './kafka-topics';

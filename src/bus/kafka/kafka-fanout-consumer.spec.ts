@@ -1,5 +1,5 @@
 import { Batch, KafkaMessage } from 'kafkajs';
-import { BusRecord, TopicOptions } from '../bus/message-bus.interface';
+import { BusRecord, TopicOptions } from '../message-bus.interface';
 import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
 import { brokerlessFanout } from './testing/brokerless-fanout';
 

@@ -1,5 +1,5 @@
 import { Kafka, RecordMetadata } from 'kafkajs';
-import { BusUnavailableError } from '../bus/bus.errors';
+import { BusUnavailableError } from '../bus.errors';
 import { KafkaPublisher } from './kafka-publisher';
 
 describe(KafkaPublisher.name, () => {

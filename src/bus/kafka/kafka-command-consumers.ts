@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { Counter } from 'prom-client';
-import { BusRecord } from '../bus/message-bus.interface';
+import { BusRecord } from '../message-bus.interface';
 import { describe, withTimeout } from './kafka-helpers';
 
 type CommandHandler = (record: BusRecord) => Promise<void>;

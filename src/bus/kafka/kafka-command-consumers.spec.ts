@@ -1,6 +1,6 @@
 import { Consumer, ConsumerRunConfig, EachMessagePayload, KafkaMessage } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
-import { BusRecord } from '../bus/message-bus.interface';
+import { BusRecord } from '../message-bus.interface';
 import { KafkaCommandConsumers } from './kafka-command-consumers';
 
 describe(KafkaCommandConsumers.name, () => {

@@ -9,7 +9,7 @@ import {
   MessageBus,
   SubscribeOptions,
   TopicOptions,
-} from '../bus/message-bus.interface';
+} from '../message-bus.interface';
 import { KafkaCommandConsumers } from './kafka-command-consumers';
 import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
 import { describe, withTimeout } from './kafka-helpers';

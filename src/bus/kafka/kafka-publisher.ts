@@ -1,5 +1,5 @@
 import { Kafka, Partitioners, Producer } from 'kafkajs';
-import { BusUnavailableError } from '../bus/bus.errors';
+import { BusUnavailableError } from '../bus.errors';
 import { describe } from './kafka-helpers';
 
 export interface KafkaPublisherOptions {

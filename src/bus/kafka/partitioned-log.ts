@@ -1,4 +1,4 @@
-import { BusRecord } from '../bus/message-bus.interface';
+import { BusRecord } from '../message-bus.interface';
 
 /** A record consumed from Kafka, with where it sits in its topic. */
 export interface PartitionedRecord extends BusRecord {

@@ -1,5 +1,5 @@
 import { Batch } from 'kafkajs';
-import { BusDelivery, OLDEST } from '../bus/message-bus.interface';
+import { BusDelivery, OLDEST } from '../message-bus.interface';
 import { brokerlessFanout } from './testing/brokerless-fanout';
 import { PartitionOffsets } from './kafka-topics';
 import { KafkaStreamReader } from './kafka-stream-reader';

@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
+import { BusTransportStrategy } from './bus/transport/bus-transport.strategy';
 import { DrainingExpressAdapter } from './common/http/express-adapter';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 
@@ -19,6 +20,12 @@ export async function createApp(env: Record<string, string | undefined> = {}): P
     },
   );
   app.useLogger(app.get(Logger));
+  // Bus records reach @EventPattern handlers through this transport, on Kafka and in memory. It
+  // listens now, before the bus starts with the application, so command consumers are known then.
+  // The app's global pipe and filter are for HTTP and stay there: the pipe would reject every
+  // @Ctx() context as a DTO with unknown fields, and the filter answers with an HTTP response.
+  app.connectMicroservice({ strategy: app.get(BusTransportStrategy) }, { inheritAppConfig: false });
+  await app.startAllMicroservices();
   const config = app.get<AppConfig>(APP_CONFIG);
   const server = app.getHttpServer();
   // Bounds how long a client may take to send a request (a slow body is not held for Node's 300 s).

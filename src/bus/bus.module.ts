@@ -6,8 +6,14 @@ import { MESSAGE_BUS } from './bus.constants';
 import { InMemoryMessageBus } from './in-memory-message-bus';
 import { MessageBus } from './message-bus.interface';
 import { MeteredMessageBus } from './metered-message-bus';
+import { BusClient } from './transport/bus-client';
+import { BusTransportStrategy } from './transport/bus-transport.strategy';
 
-/** Provides the MessageBus: Kafka when KAFKA_BROKERS is set, else the in-memory bus; metered. */
+/**
+ * Provides the MessageBus (Kafka when KAFKA_BROKERS is set, else the in-memory bus; metered), and
+ * Nest's two microservice sides over it: the transport that feeds `@EventPattern` handlers
+ * (connected in app.factory.ts) and the client that produces.
+ */
 @Global()
 @Module({
   providers: [
@@ -32,7 +38,13 @@ import { MeteredMessageBus } from './metered-message-bus';
         return new MeteredMessageBus(bus, registry);
       },
     },
+    {
+      provide: BusTransportStrategy,
+      inject: [MESSAGE_BUS, MetricsRegistry],
+      useFactory: (bus: MessageBus, registry: MetricsRegistry) => new BusTransportStrategy(bus, registry),
+    },
+    { provide: BusClient, inject: [MESSAGE_BUS], useFactory: (bus: MessageBus) => new BusClient(bus) },
   ],
-  exports: [MESSAGE_BUS],
+  exports: [MESSAGE_BUS, BusTransportStrategy, BusClient],
 })
 export class BusModule {}

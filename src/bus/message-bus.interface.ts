@@ -9,7 +9,14 @@ export interface BusRecord {
   /** Opaque position in the topic, increasing; streams use it as the SSE `id:`. */
   readonly position: string;
   readonly timestamp: number;
+  /** Kafka only: the record's partition and its offset there (the in-memory bus has neither). */
+  readonly partition?: number;
+  readonly offset?: number;
+  /** Kafka only, when its producer set any: the record's headers as text (a repeated name: a list). */
+  readonly headers?: RecordHeaders;
 }
+
+export type RecordHeaders = Readonly<Record<string, string | readonly string[]>>;
 
 /**
  * Told first when a subscriber asks to resume after a position the bus no longer holds (older than

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
+import { BusClient } from '../bus/transport/bus-client';
 import { SseItem } from '../sse/sse-replay';
 import { StreamFit } from '../sse/stream-fit';
 import { TopicEventStream } from '../sse/topic-event-stream';
@@ -19,6 +20,7 @@ export class V3EventsService {
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     private readonly fit: StreamFit,
+    private readonly producer: BusClient,
   ) {
     bus.declareTopic(V3_MESSAGES_TOPIC, {
       parse: this.fit.parser(() => bus.head(V3_MESSAGES_TOPIC).length, v3MessageOf, parseV3Record),
@@ -34,7 +36,10 @@ export class V3EventsService {
 
   async publish(username: string, message: string): Promise<{ id: string }> {
     this.fit.assertFits(message, this.bus.head(V3_MESSAGES_TOPIC).length);
-    const record = await this.bus.publish(V3_MESSAGES_TOPIC, username, v3RecordOf(username, message));
+    const record = await this.producer.produce(V3_MESSAGES_TOPIC, {
+      key: username,
+      value: v3RecordOf(username, message),
+    });
     return { id: record.position };
   }
 }

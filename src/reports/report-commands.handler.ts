@@ -1,8 +1,13 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
+import { lastValueFrom } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
-import { BusRecord, MessageBus } from '../bus/message-bus.interface';
+import { MessageBus } from '../bus/message-bus.interface';
+import { BusClient } from '../bus/transport/bus-client';
+import { BusContext } from '../bus/transport/bus-context';
+import { BusHandlers } from '../bus/transport/bus-handlers.decorator';
 import { UpdateReportDto } from './dto/update-report.dto';
 import { IllegalTransitionError, ReportNotFoundError } from './report.errors';
 import { REPORT_COMMANDS_TOPIC, REPORT_DEAD_LETTER_TOPIC } from './reports.constants';
@@ -11,26 +16,28 @@ import { ReportsService } from './reports.service';
 
 /**
  * Status updates from workers on the command topic `v4_messages` (`{"id","status"}`), handled once
- * across instances and through the same state machine as PUT /v4/report. A rejected update is
- * logged with the reason and kept on the dead-letter topic.
+ * across instances (one consumer group, `reports`) and through the same state machine as PUT
+ * /v4/report. A rejected update is logged with the reason and kept on the dead-letter topic; a
+ * failure of ours (the store is down) rejects, and the bus reads the command again.
  */
-@Injectable()
+@BusHandlers()
 export class ReportCommandsHandler {
   private readonly logger = new Logger(ReportCommandsHandler.name);
 
   constructor(
-    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    @Inject(MESSAGE_BUS) bus: MessageBus,
     @Inject(REPORTS_REPOSITORY) private readonly repository: ReportsRepository,
     private readonly reports: ReportsService,
+    private readonly producer: BusClient,
   ) {
     bus.declareTopic(REPORT_DEAD_LETTER_TOPIC);
-    bus.handleCommands(REPORT_COMMANDS_TOPIC, 'reports', (record) => this.handle(record));
   }
 
-  async handle(record: BusRecord): Promise<void> {
-    const reason = await this.apply(record.value);
+  @EventPattern<string>(REPORT_COMMANDS_TOPIC, { group: 'reports' })
+  async handle(@Payload() value: string, @Ctx() context: BusContext): Promise<void> {
+    const reason = await this.apply(value);
     if (reason !== undefined) {
-      await this.reject(record, reason);
+      await this.reject(context, value, reason);
     }
   }
 
@@ -67,19 +74,17 @@ export class ReportCommandsHandler {
     }
   }
 
-  private async reject(record: BusRecord, reason: string): Promise<void> {
-    this.logger.warn(`Rejected status update ${record.position}: ${reason}`);
-    const letter = JSON.stringify({
-      source: record.position,
-      value: record.value,
-      reason,
-      rejectedAt: new Date(),
-    });
+  private async reject(context: BusContext, value: string, reason: string): Promise<void> {
+    const source = context.getPosition();
+    this.logger.warn(`Rejected status update ${source}: ${reason}`);
+    const letter = JSON.stringify({ source, value, reason, rejectedAt: new Date() });
     try {
-      await this.bus.publish(REPORT_DEAD_LETTER_TOPIC, record.key, letter);
+      await lastValueFrom(
+        this.producer.emit(REPORT_DEAD_LETTER_TOPIC, { key: context.getKey(), value: letter }),
+      );
     } catch (error) {
       this.logger.error(
-        `Could not keep rejected update ${record.position} on ${REPORT_DEAD_LETTER_TOPIC}: ${String(error)}`,
+        `Could not keep rejected update ${source} on ${REPORT_DEAD_LETTER_TOPIC}: ${String(error)}`,
       );
     }
   }

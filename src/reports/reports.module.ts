@@ -9,7 +9,7 @@ import { ReportsService } from './reports.service';
 /** Reports, their status machine, the outbox relay and the v4_messages commands. */
 @Module({
   imports: [ReportsStoreModule],
-  controllers: [ReportsController],
-  providers: [ReportsService, OutboxRelay, ReportCommandsHandler, ReportEventIds],
+  controllers: [ReportsController, ReportCommandsHandler],
+  providers: [ReportsService, OutboxRelay, ReportEventIds],
 })
 export class ReportsModule {}

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { BusRecord } from '../message-bus.interface';
-import { describe, withTimeout } from './kafka-helpers';
+import { describe, textHeadersOf, withTimeout } from './kafka-helpers';
 
 type CommandHandler = (record: BusRecord) => Promise<void>;
 
@@ -109,6 +109,9 @@ export class KafkaCommandConsumers {
       value,
       position: where,
       timestamp: Number(message.timestamp),
+      partition,
+      offset: Number(message.offset),
+      headers: textHeadersOf(message.headers),
     };
     try {
       await handler(record);

@@ -7,7 +7,7 @@ import { Observable } from 'rxjs';
 import { UndeclaredTopicError } from '../bus.errors';
 import { LocalFanout } from '../local-fanout';
 import { BusRecord, TopicOptions } from '../message-bus.interface';
-import { describe, withTimeout } from './kafka-helpers';
+import { describe, textHeadersOf, withTimeout } from './kafka-helpers';
 import { PartitionOffsets } from './kafka-topics';
 import { PartitionedLog } from './partitioned-log';
 
@@ -295,7 +295,14 @@ export class KafkaFanoutConsumer {
       this.skip(state, partition, offset, `Skipped record ${where}: ${parsed.error}`);
       return;
     }
-    const record = state.log.append(partition, offset, parsed.key, value, Number(message.timestamp));
+    const record = state.log.append(
+      partition,
+      offset,
+      parsed.key,
+      value,
+      Number(message.timestamp),
+      textHeadersOf(message.headers),
+    );
     if (record) {
       this.fanout.dispatch(record);
     }

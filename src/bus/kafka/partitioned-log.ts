@@ -1,4 +1,4 @@
-import { BusRecord } from '../message-bus.interface';
+import { BusRecord, RecordHeaders } from '../message-bus.interface';
 
 /** A record consumed from Kafka, with where it sits in its topic. */
 export interface PartitionedRecord extends BusRecord {
@@ -76,6 +76,7 @@ export class PartitionedLog {
     key: string | null,
     value: string,
     timestamp: number,
+    headers?: RecordHeaders,
   ): PartitionedRecord | undefined {
     this.ensureStarted(partition, offset);
     if (offset < this.next[partition]) {
@@ -90,6 +91,7 @@ export class PartitionedLog {
       timestamp,
       partition,
       offset,
+      headers,
     };
     while (this.nextSeq - this.firstSeq >= this.capacity) {
       this.evictOldest();

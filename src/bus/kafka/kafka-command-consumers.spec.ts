@@ -70,8 +70,36 @@ describe(KafkaCommandConsumers.name, () => {
     await sut.start();
     await deliver(consumers[0], Buffer.from('{"do":"it"}'));
     expect(handled).toEqual([
-      { topic: 'cmds', key: 'k', value: '{"do":"it"}', position: 'cmds/1@7', timestamp: 1000 },
+      {
+        topic: 'cmds',
+        key: 'k',
+        value: '{"do":"it"}',
+        position: 'cmds/1@7',
+        timestamp: 1000,
+        partition: 1,
+        offset: 7,
+      },
     ]);
+    expect(handled[0].headers).toBeUndefined();
+  });
+
+  it("carries the command's headers as text, a repeated header as a list", async () => {
+    const { sut, consumers } = setUp();
+    const handled: BusRecord[] = [];
+    sut.register('cmds', 'workers', (record) => {
+      handled.push(record);
+      return Promise.resolve();
+    });
+    await sut.start();
+    await consumers[0].eachMessage({
+      topic: 'cmds',
+      partition: 0,
+      message: {
+        ...message(Buffer.from('x')),
+        headers: { trace: Buffer.from('abc'), tag: [Buffer.from('a'), 'b'], gone: undefined },
+      },
+    } as EachMessagePayload);
+    expect(handled[0].headers).toEqual({ trace: 'abc', tag: ['a', 'b'] });
   });
 
   it('skips and counts a command that is not valid UTF-8, without calling the handler', async () => {

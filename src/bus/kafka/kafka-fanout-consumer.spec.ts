@@ -40,6 +40,17 @@ describe(KafkaFanoutConsumer.name, () => {
     expect(delivered.map((record) => record.value)).toEqual(['mine', 'theirs']);
   });
 
+  it('delivers a consumed record with its partition, offset and headers (none kept when it has none)', async () => {
+    const { sut, delivered } = await setUp();
+    sut.take(
+      batch(1, 2, [message(0, 'plain'), { ...message(1, 'traced'), headers: { trace: Buffer.from('t-1') } }]),
+    );
+    expect(delivered.map(({ partition, offset, headers }) => ({ partition, offset, headers }))).toEqual([
+      { partition: 1, offset: 0, headers: undefined },
+      { partition: 1, offset: 1, headers: { trace: 't-1' } },
+    ]);
+  });
+
   it('leaves an acknowledged publish that is not next in its partition to the consumer, in order', async () => {
     const { sut, delivered } = await setUp();
     const acked = sut.acknowledged(sut.state('t'), 1, 1, null, 'mine');

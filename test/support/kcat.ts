@@ -66,13 +66,13 @@ function runKcat(args: string[], timeoutMs: number): Promise<KcatResult> {
  * Produces one record per message, in order, each value byte for byte (newlines, NUL, invalid
  * UTF-8 included): every message goes through its own file, which kcat sends whole as one record.
  * A Buffer is one message. Resolves once the broker has acknowledged them all. `config`: librdkafka
- * properties (`-X name=value`).
+ * properties (`-X name=value`); `headers`: set on every record.
  */
 export async function kcatProduce(
   brokers: string,
   topic: string,
   messages: readonly (string | Buffer)[] | Buffer,
-  opts: { key?: string; config?: Record<string, string> } = {},
+  opts: { key?: string; config?: Record<string, string>; headers?: Record<string, string> } = {},
 ): Promise<void> {
   const list = Buffer.isBuffer(messages) ? [messages] : messages;
   if (list.some((message) => message.length === 0)) {
@@ -90,7 +90,8 @@ export async function kcatProduce(
     );
     const key = opts.key === undefined ? [] : ['-k', opts.key];
     const config = Object.entries(opts.config ?? {}).flatMap(([name, value]) => ['-X', `${name}=${value}`]);
-    await runKcat(['-P', '-b', brokers, '-t', topic, ...key, ...config, ...files], 30_000);
+    const headers = Object.entries(opts.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
+    await runKcat(['-P', '-b', brokers, '-t', topic, ...key, ...headers, ...config, ...files], 30_000);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -98,7 +98,7 @@ describe(KafkaCommandConsumers.name, () => {
         ...message(Buffer.from('x')),
         headers: { trace: Buffer.from('abc'), tag: [Buffer.from('a'), 'b'], gone: undefined },
       },
-    } as EachMessagePayload);
+    } as unknown as EachMessagePayload);
     expect(handled[0].headers).toEqual({ trace: 'abc', tag: ['a', 'b'] });
   });
 

@@ -43,7 +43,10 @@ describe(KafkaFanoutConsumer.name, () => {
   it('delivers a consumed record with its partition, offset and headers (none kept when it has none)', async () => {
     const { sut, delivered } = await setUp();
     sut.take(
-      batch(1, 2, [message(0, 'plain'), { ...message(1, 'traced'), headers: { trace: Buffer.from('t-1') } }]),
+      batch(1, 2, [
+        message(0, 'plain'),
+        { ...message(1, 'traced'), headers: { trace: Buffer.from('t-1') } } as KafkaMessage,
+      ]),
     );
     expect(delivered.map(({ partition, offset, headers }) => ({ partition, offset, headers }))).toEqual([
       { partition: 1, offset: 0, headers: undefined },

@@ -3,15 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { MESSAGE_BUS } from '../src/bus/bus.constants';
 import { isBusRecord, MessageBus } from '../src/bus/message-bus.interface';
 import { BusClient } from '../src/bus/transport/bus-client';
-import { post, RunningApp, startApp, waitUntil } from './support/app';
+import { metric, post, RunningApp, startApp, waitUntil } from './support/app';
 
 jest.setTimeout(30_000);
-
-async function metric(app: RunningApp, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 /** The in-memory bus (no KAFKA_BROKERS): the same @EventPattern handlers, fed by the same transport. */
 describe('@EventPattern handlers on the in-memory bus', () => {

@@ -13,6 +13,21 @@ import { kcatConsume, kcatProduce } from './support/kcat';
 
 jest.setTimeout(60_000);
 
+/** One instance's Kafka bus on the shared broker; instances with the same client id share command groups. */
+const kafkaBus = (clientId: string) =>
+  new KafkaMessageBus(
+    {
+      brokers: [sharedBrokers()],
+      clientId,
+      publishTimeoutMs: 5_000,
+      partitions: 2,
+      replicationFactor: 1,
+      historySize: 100,
+      historyBytes: 100_000,
+    },
+    new Registry(),
+  );
+
 describe('Kafka command topics: one consumer group shared by every instance', () => {
   const instances: KafkaMessageBus[] = [];
 
@@ -26,18 +41,7 @@ describe('Kafka command topics: one consumer group shared by every instance', ()
     const handled = new Map<string, number>();
     const byInstance = [0, 0];
     for (const index of [0, 1]) {
-      const bus = new KafkaMessageBus(
-        {
-          brokers: [sharedBrokers()],
-          clientId: `commands-test-${suffix}`,
-          publishTimeoutMs: 5_000,
-          partitions: 2,
-          replicationFactor: 1,
-          historySize: 100,
-          historyBytes: 100_000,
-        },
-        new Registry(),
-      );
+      const bus = kafkaBus(`commands-test-${suffix}`);
       bus.handleCommands(topic, 'workers', (record: BusRecord) => {
         handled.set(record.value, (handled.get(record.value) ?? 0) + 1);
         byInstance[index]++;
@@ -107,18 +111,7 @@ describe('@EventPattern handlers on the bus transport, two instances on the real
 
   beforeAll(async () => {
     for (let n = 0; n < 2; n++) {
-      const bus = new KafkaMessageBus(
-        {
-          brokers: [sharedBrokers()],
-          clientId: `transport-test-${suffix}`,
-          publishTimeoutMs: 5_000,
-          partitions: 2,
-          replicationFactor: 1,
-          historySize: 100,
-          historyBytes: 100_000,
-        },
-        new Registry(),
-      );
+      const bus = kafkaBus(`transport-test-${suffix}`);
       bus.declareTopic(NEWS);
       const module = await Test.createTestingModule({
         controllers: [Handlers],

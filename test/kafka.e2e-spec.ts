@@ -4,7 +4,7 @@ import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningBroker, startBroker } from '../scripts/kafka-broker';
-import { post, RunningApp, startApp, waitUntil } from './support/app';
+import { metric, post, RunningApp, startApp, waitUntil } from './support/app';
 import { sharedBrokers } from './support/kafka';
 import { kcatProduce } from './support/kcat';
 import { SseReader } from './support/sse-reader';
@@ -33,12 +33,6 @@ const ready = (app: RunningApp, timeoutMs?: number) =>
 
 const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-async function metric(app: RunningApp, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 describe('Kafka as the bus, two instances on one broker', () => {
   let brokers: string;

@@ -45,3 +45,10 @@ export async function waitUntil(condition: () => boolean, what: string, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** The value of one Prometheus series of the app's /metrics (0 when it has none yet). */
+export async function metric(app: RunningApp, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

@@ -46,6 +46,17 @@ describe(KafkaCommandConsumers.name, () => {
   const message = (value: Buffer, key: string | null = 'k'): KafkaMessage =>
     ({ offset: '7', key: key === null ? null : Buffer.from(key), value, timestamp: '1000' }) as KafkaMessage;
 
+  /** Registers a handler of `cmds` that keeps what it is given, and starts. */
+  const startRecording = async (sut: KafkaCommandConsumers): Promise<BusRecord[]> => {
+    const handled: BusRecord[] = [];
+    sut.register('cmds', 'workers', (record) => {
+      handled.push(record);
+      return Promise.resolve();
+    });
+    await sut.start();
+    return handled;
+  };
+
   const deliver = (consumer: ReturnType<typeof fakeConsumer>, value: Buffer) =>
     consumer.eachMessage({ topic: 'cmds', partition: 1, message: message(value) } as EachMessagePayload);
 
@@ -62,12 +73,7 @@ describe(KafkaCommandConsumers.name, () => {
 
   it('hands a command to its handler as a record positioned by partition and offset', async () => {
     const { sut, consumers } = setUp();
-    const handled: BusRecord[] = [];
-    sut.register('cmds', 'workers', (record) => {
-      handled.push(record);
-      return Promise.resolve();
-    });
-    await sut.start();
+    const handled = await startRecording(sut);
     await deliver(consumers[0], Buffer.from('{"do":"it"}'));
     expect(handled).toEqual([
       {
@@ -85,12 +91,7 @@ describe(KafkaCommandConsumers.name, () => {
 
   it("carries the command's headers as text, a repeated header as a list", async () => {
     const { sut, consumers } = setUp();
-    const handled: BusRecord[] = [];
-    sut.register('cmds', 'workers', (record) => {
-      handled.push(record);
-      return Promise.resolve();
-    });
-    await sut.start();
+    const handled = await startRecording(sut);
     await consumers[0].eachMessage({
       topic: 'cmds',
       partition: 0,

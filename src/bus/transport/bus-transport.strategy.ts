@@ -82,7 +82,10 @@ export class BusTransportStrategy extends Server implements CustomTransportStrat
     return this.bus as T;
   }
 
-  /** Every record published from now on, in order; a failure is logged and counted, never retried. */
+  /**
+   * Every record published from now on, in order; a failure is logged and counted, never retried.
+   * One record at a time: records that arrive meanwhile wait in memory, so handlers stay quick.
+   */
   private fanOut(topic: string, handler: BusEventHandler): void {
     const records = this.bus.subscribe(topic).pipe(
       filter(isBusRecord),

@@ -33,6 +33,7 @@ export class ReportCommandsHandler {
     bus.declareTopic(REPORT_DEAD_LETTER_TOPIC);
   }
 
+  // <string>: Nest's typed overload would want the parameters after the payload to be `unknown`.
   @EventPattern<string>(REPORT_COMMANDS_TOPIC, { group: 'reports' })
   async handle(@Payload() value: string, @Ctx() context: BusContext): Promise<void> {
     const reason = await this.apply(value);

@@ -49,12 +49,14 @@ export class MultiplexController {
   @ApiOperation({
     summary: `Several streams on one connection: ?stream=<name>&stream=<name>… (up to ${MAX_STREAMS}); each carries what its own route sends`,
     description:
-      'Each event\'s `event:` is its stream\'s name, followed by `.<type>` for typed events (`reports:<uuid>.report_status_update`, `<name>.history-gap`); ' +
-      'its data is what the stream\'s own route sends. The id is a composite position of every stream of the connection: ' +
+      "Each event's `event:` is its stream's name, followed by `.<type>` for typed events (`reports:<uuid>.report_status_update`, `<name>.history-gap`); " +
+      "its data is what the stream's own route sends. The id is a composite position of every stream of the connection: " +
       'send it back as Last-Event-ID (on any instance) and each stream replays what it missed, or sends its own `history-gap` notice. ' +
       'AUTH_MODE=jwt: every stream is checked as its own route checks it, and one the token does not give refuses the request (403 naming it).',
   })
-  @ApiBadRequestResponse({ description: 'A stream name that is malformed, unknown or repeated (named), or more than 20' })
+  @ApiBadRequestResponse({
+    description: 'A stream name that is malformed, unknown or repeated (named), or more than 20',
+  })
   @ApiSseStream('The events of every stream named, under their names', EXAMPLE)
   stream(
     @Query() _query: MultiplexQueryDto,

@@ -43,7 +43,9 @@ class Connection {
 
   private write(event: SseEvent): void {
     this.written.push(
-      event instanceof SsePositionMarker ? { id: event.id } : { id: event.id, type: event.type, data: event.data },
+      event instanceof SsePositionMarker
+        ? { id: event.id }
+        : { id: event.id, type: event.type, data: event.data },
     );
   }
 }
@@ -67,7 +69,10 @@ describe(multiplexStreams.name, () => {
       ids,
       new MultiplexedEvents(),
       maxQueuedBytes,
-    ).subscribe({ next: (item) => connection.take(item), error: (error: unknown) => (connection.error = error) });
+    ).subscribe({
+      next: (item) => connection.take(item),
+      error: (error: unknown) => (connection.error = error),
+    });
   };
 
   it('names each event by its stream (and its type), with every stream’s position as of that event', () => {

@@ -17,7 +17,8 @@ export class MultiplexQueryDto {
   stream: string[];
 
   @ApiPropertyOptional({
-    description: 'Resume after this (composite) event id, for clients that cannot send the Last-Event-ID header',
+    description:
+      'Resume after this (composite) event id, for clients that cannot send the Last-Event-ID header',
     maxLength: MAX_COMPOSITE_ID_LENGTH,
   })
   @IsOptional()

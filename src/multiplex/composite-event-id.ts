@@ -34,9 +34,17 @@ export class CompositeEventId {
   encode(positions: readonly string[]): string {
     let id = this.tag;
     for (const position of positions) {
-      id += SEPARATOR + (PLAIN.test(position) ? position : encodeURIComponent(position));
+      id += SEPARATOR + escapePosition(position);
     }
     return id;
+  }
+
+  /**
+   * The ids of one connection, as its streams move: each position is escaped once, when it
+   * changes, and an id is made by joining them.
+   */
+  tracker(initial: readonly string[]): CompositeIdTracker {
+    return new CompositeIdTracker(this.tag, initial);
   }
 
   /**
@@ -72,4 +80,40 @@ function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/** Every stream's position on one connection, and the composite id they make. */
+export class CompositeIdTracker {
+  private readonly positions: string[];
+  private readonly escaped: string[];
+
+  constructor(
+    private readonly tag: string,
+    initial: readonly string[],
+  ) {
+    this.positions = [...initial];
+    this.escaped = initial.map(escapePosition);
+  }
+
+  position(index: number): string {
+    return this.positions[index];
+  }
+
+  /** Moves a stream to `position`; false when it was there already. */
+  move(index: number, position: string): boolean {
+    if (this.positions[index] === position) {
+      return false;
+    }
+    this.positions[index] = position;
+    this.escaped[index] = escapePosition(position);
+    return true;
+  }
+
+  get id(): string {
+    return `${this.tag}${SEPARATOR}${this.escaped.join(SEPARATOR)}`;
+  }
+}
+
+function escapePosition(position: string): string {
+  return PLAIN.test(position) ? position : encodeURIComponent(position);
 }

@@ -8,7 +8,8 @@ import { SseEvent } from '../sse/sse-event';
  * the id line is per connection.
  */
 export class MultiplexedEvent extends SseEvent {
-  private encoded?: Buffer;
+  private frameBytes?: Buffer;
+  private chunkBytes?: Buffer;
 
   constructor(
     id: string,
@@ -20,11 +21,29 @@ export class MultiplexedEvent extends SseEvent {
   }
 
   override get frame(): Buffer {
-    if (this.encoded === undefined) {
-      const idLine = Buffer.from(`id: ${this.id}\n`, 'utf8');
-      this.encoded = Buffer.concat([idLine, this.body], idLine.length + this.body.length);
+    return (this.frameBytes ??= this.encode(false));
+  }
+
+  override get chunk(): Buffer {
+    return (this.chunkBytes ??= this.encode(true));
+  }
+
+  /**
+   * The id line and the shared body in one allocation; as one HTTP/1.1 chunk when `chunked`. A
+   * composite id cannot break its line: every position in it is escaped (CompositeEventId).
+   */
+  private encode(chunked: boolean): Buffer {
+    const idLine = `id: ${this.id}\n`;
+    const length = Buffer.byteLength(idLine, 'utf8') + this.body.length;
+    const head = chunked ? `${length.toString(16)}\r\n` : '';
+    const buffer = Buffer.allocUnsafe(head.length + length + (chunked ? 2 : 0));
+    let at = buffer.write(head, 0, 'latin1');
+    at += buffer.write(idLine, at, 'utf8');
+    at += this.body.copy(buffer, at);
+    if (chunked) {
+      buffer.write('\r\n', at, 'latin1');
     }
-    return this.encoded;
+    return buffer;
   }
 }
 

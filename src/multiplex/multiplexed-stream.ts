@@ -35,19 +35,18 @@ export function multiplexStreams(
   maxQueuedBytes: number,
 ): Observable<SseItem> {
   return new Observable<SseItem>((subscriber) => {
-    const positions = sources.map((source) => source.position);
+    const positions = ids.tracker(sources.map((source) => source.position));
     /** Items that came while a replay is read, with the index of their stream, in order. */
     let queue: { index: number; item: SseItem; started?: boolean }[] = [];
     let queuedBytes = 0;
     /** A replay of this connection is in the connection's hands: items wait in `queue`. */
     let replaying = false;
 
-    const composite = () => ids.encode(positions);
     const mapped = (index: number, event: SseEvent): SseEvent => {
-      positions[index] = event.id;
+      positions.move(index, event.id);
       return event instanceof SsePositionMarker
-        ? new SsePositionMarker(composite())
-        : events.of(event, sources[index].name, composite());
+        ? new SsePositionMarker(positions.id)
+        : events.of(event, sources[index].name, positions.id);
     };
 
     /** The next event of the connection's replay: from the queue, ids made now, in write order. */
@@ -66,9 +65,8 @@ export function multiplexStreams(
         }
         if (!head.started) {
           head.started = true;
-          if (item.position !== undefined && item.position !== positions[index]) {
-            positions[index] = item.position;
-            return new SsePositionMarker(composite());
+          if (item.position !== undefined && positions.move(index, item.position)) {
+            return new SsePositionMarker(positions.id);
           }
         }
         const event = item.next();

@@ -10,7 +10,7 @@
  * receive. Checked per connection: `lost` (answered 201, never arrived) and `mismatched` (an event
  * that is not the next of the order every connection sees: one topic, one order; a duplicate, a gap
  * or a reordering shows up here). Streams are read over plain
- * TCP with sse-stream.ts, in this process (its CPU share is `client_cpu_pct`).
+ * TCP with sse-stream.ts, in this process (its CPU share is `loadgen_cpu_pct`).
  *
  * Standalone: `node dist-bench/bench/multiplex-bench.js [connections] [seconds]` after
  * `npm run build && tsc -p tsconfig.bench.json`; run.ts calls runMultiplexBench() for the scenario.
@@ -54,7 +54,7 @@ export async function runMultiplexBench(options: MultiplexBenchOptions): Promise
     } catch (error) {
       results.push({
         scenario: MULTIPLEX_SCENARIO,
-        target: 'gateway',
+        target: `gateway/${mode}`,
         mode,
         error: error instanceof Error ? error.message : String(error),
       });
@@ -191,28 +191,28 @@ async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Reco
       }
     }
     const latency = histogram.summary();
+    // Field names as loadgen.ts's, so that run.ts's summary shows them.
     const result = {
       scenario: MULTIPLEX_SCENARIO,
-      target: 'gateway',
+      target: `gateway/${mode}`,
       mode,
       streams_per_connection: mode === 'single' ? 1 : 2,
-      connections: connections.length,
-      open_s: round(openSeconds, 2),
+      connections: options.connections,
+      connections_open: connections.length,
+      connect_ms: { total: Math.round(openSeconds * 1000) },
       seconds: round(windowSeconds, 2),
       broadcasts: seq - firstMeasured + 1,
       broadcasts_answered: answered,
       events_per_s: Math.round(delivered / windowSeconds),
-      latency_p50_ms: latency.p50,
-      latency_p99_ms: latency.p99,
-      latency_max_ms: latency.max,
+      latency_ms: latency,
       lost,
       mismatched,
       server_cpu_pct:
         serverCpuBefore === null || serverCpuAfter === null
           ? null
           : round(((serverCpuAfter - serverCpuBefore) / (windowSeconds * 1000)) * 100, 1),
-      client_cpu_pct: round(((clientCpu.user + clientCpu.system) / 1000 / (windowSeconds * 1000)) * 100, 1),
-      server_kb_per_conn: memOpen ? round(memOpen.rssKb / connections.length, 1) : null,
+      loadgen_cpu_pct: round(((clientCpu.user + clientCpu.system) / 1000 / (windowSeconds * 1000)) * 100, 1),
+      server_rss_kb_per_conn: memOpen ? round(memOpen.rssKb / connections.length, 1) : null,
     };
     log(
       `  ${mode}: ${result.events_per_s} events/s, p50 ${latency.p50} ms, p99 ${latency.p99} ms, ` +

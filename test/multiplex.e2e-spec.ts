@@ -336,6 +336,50 @@ describe('GET /sse: slow readers', () => {
   });
 });
 
+describe('GET /sse: live events behind a replay', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ SSE_MAX_BUFFER_BYTES: '65536', BODY_LIMIT_BYTES: '65536' });
+  });
+  afterAll(() => running.close());
+
+  it('drops a reader that stops reading a replay once the live events waiting behind it pass the bound', async () => {
+    const { baseUrl } = running;
+    const names = ['v2:history', 'broadcast'];
+    const first = await SseReader.open(`${baseUrl}/sse?${query(names)}`);
+    await waitForPositions(first, names.length);
+    first.close();
+    // A replay larger than the socket buffers: the reader below stalls in it.
+    const chunk = 'h'.repeat(32 * 1024);
+    for (let n = 0; n < 300; n++) {
+      expect(
+        (await post(`${baseUrl}/v2/message?username=history`, `${n}:${chunk}`, 'text/plain')).status,
+      ).toBe(201);
+    }
+    const registry = running.app.get(SseConnectionRegistry);
+    await waitUntil(() => registry.size === 0, 'the first reader is gone');
+    const stalled: Socket = connect(running.port, '127.0.0.1');
+    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+    stalled.write(
+      `GET /sse?${query(names)} HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: ${first.lastEventId}\r\n\r\n`,
+    );
+    stalled.pause();
+    await waitUntil(() => registry.size === 1, 'the stalled reader is open');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // its socket buffers fill with the replay
+    let sent = 0;
+    while (registry.size === 1 && sent < 10) {
+      await post(`${baseUrl}/events`, `${sent}:${chunk}`, 'text/plain');
+      sent++;
+    }
+    expect(registry.size).toBe(0);
+    expect(sent).toBeLessThanOrEqual(3); // 65536 bytes: the third 32 KB broadcast is over the bound
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/sse_slow_reader_disconnects_total\{stream="multiplex"\} 1/);
+    stalled.destroy();
+  });
+});
+
 describe('GET /sse under AUTH_MODE=jwt', () => {
   const SECRET = 'an HS256 secret of at least thirty-two characters';
   const token = (subject: string, expiresIn = 300) =>

@@ -30,18 +30,19 @@ export class MultiplexedEvent extends SseEvent {
 
   /**
    * The id line and the shared body in one allocation; as one HTTP/1.1 chunk when `chunked`. A
-   * composite id cannot break its line: every position in it is escaped (CompositeEventId).
+   * composite id is ASCII and cannot break its line: every position in it is escaped
+   * (CompositeEventId).
    */
   private encode(chunked: boolean): Buffer {
     const idLine = `id: ${this.id}\n`;
-    const length = Buffer.byteLength(idLine, 'utf8') + this.body.length;
-    const head = chunked ? `${length.toString(16)}\r\n` : '';
-    const buffer = Buffer.allocUnsafe(head.length + length + (chunked ? 2 : 0));
-    let at = buffer.write(head, 0, 'latin1');
-    at += buffer.write(idLine, at, 'utf8');
-    at += this.body.copy(buffer, at);
+    const length = idLine.length + this.body.length;
+    const head = chunked ? `${length.toString(16)}\r\n${idLine}` : idLine;
+    const buffer = Buffer.allocUnsafe(head.length + this.body.length + (chunked ? 2 : 0));
+    buffer.write(head, 0, 'latin1');
+    this.body.copy(buffer, head.length);
     if (chunked) {
-      buffer.write('\r\n', at, 'latin1');
+      buffer[buffer.length - 2] = 0x0d; // CR LF: the chunk's end
+      buffer[buffer.length - 1] = 0x0a;
     }
     return buffer;
   }

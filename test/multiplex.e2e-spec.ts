@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { connect, Socket } from 'node:net';
+import { request } from 'node:http';
 import { SignJWT } from 'jose';
+import { MESSAGE_BUS } from '../src/bus/bus.constants';
+import { InMemoryMessageBus } from '../src/bus/in-memory-message-bus';
+import { MeteredMessageBus } from '../src/bus/metered-message-bus';
+import { KeepAliveScheduler } from '../src/sse/keep-alive.scheduler';
 import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
 import { post, RunningApp, startApp, waitUntil } from './support/app';
 import { ParsedEvent, SseReader } from './support/sse-reader';
@@ -257,6 +262,58 @@ describe('GET /sse: several streams on one connection (in-memory bus)', () => {
       ['broadcast', 'broadcast.history-gap', 'v2:other-list.history-gap'].sort(),
     );
     reader.close();
+  });
+});
+
+describe('GET /sse: resources on disconnect', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ SSE_MAX_CONNECTIONS_PER_USER: '100' });
+  });
+  afterAll(() => running.close());
+
+  it('leaves no subscriptions, users or keep-alive timers behind after connect/disconnect cycles', async () => {
+    const registry = running.app.get(SseConnectionRegistry);
+    const bus = running.app.get<MeteredMessageBus>(MESSAGE_BUS).inner as InMemoryMessageBus;
+    const keepAlive = running.app.get(KeepAliveScheduler);
+    const subscriptionsBefore = bus.subscriptionCount();
+    const owner = randomUUID();
+    const cycle = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const names = [
+          'broadcast',
+          `v2:u${n % 7}`,
+          `v3:u${n % 5}`,
+          `reports:${owner}`,
+          `temperature:t${n % 3}`,
+        ];
+        const req = request(`${running.baseUrl}/sse?${query(names)}`, (res) => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`status ${res.statusCode}`));
+          }
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (error) =>
+          (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(error),
+        );
+        req.end();
+      });
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(Array.from({ length: 20 }, (_, n) => cycle(batch * 20 + n)));
+    }
+    await waitUntil(() => registry.size === 0, 'every connection was released');
+    expect(registry.usersConnected).toBe(0);
+    await waitUntil(
+      () => bus.subscriptionCount() === subscriptionsBefore,
+      'every bus subscription was released',
+    );
+    expect(keepAlive.activeTimers()).toBe(0);
+    const metrics = await (await fetch(`${running.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/sse_open_connections\{stream="multiplex"\} 0/);
   });
 });
 

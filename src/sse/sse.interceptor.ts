@@ -111,8 +111,8 @@ export class SseInterceptor implements NestInterceptor {
           stop('stream failed, reconnect');
         },
         error: (error: unknown) => {
-          if (error instanceof SlowReaderError) {
-            connection.dropSlowReader(error.message);
+          if (error instanceof SlowReaderError && headersOut) {
+            connection.dropSlowReader(error.message); // its socket's close releases the rest
             return;
           }
           if (!headersOut) {

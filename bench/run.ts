@@ -62,9 +62,10 @@ import type * as KafkaBrokerScript from '../scripts/kafka-broker';
 import type { KafkaLoadgenArgs } from './kafka-loadgen';
 import type { LoadgenArgs, ScenarioName as SseScenarioName } from './loadgen';
 import type { ReportsLoadgenArgs, ReportsStore } from './reports-loadgen';
+import { MULTIPLEX_SCENARIO, runMultiplexBench } from './multiplex-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-type ScenarioName = SseScenarioName | 'kafka-latency' | 'reports-transitions';
+type ScenarioName = SseScenarioName | 'kafka-latency' | 'reports-transitions' | typeof MULTIPLEX_SCENARIO;
 const SCENARIO_NAMES: readonly ScenarioName[] = [
   'broadcast-10k',
   'direct-10k',
@@ -72,6 +73,7 @@ const SCENARIO_NAMES: readonly ScenarioName[] = [
   'slow-readers',
   'kafka-latency',
   'reports-transitions',
+  MULTIPLEX_SCENARIO,
 ];
 const TARGETS = ['gateway', 'baseline-node-http'] as const;
 type Target = (typeof TARGETS)[number];
@@ -780,6 +782,14 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const scenario of opts.scenarios) {
     for (const target of opts.targets) {
+      if (scenario === MULTIPLEX_SCENARIO) {
+        // Gateway only (the baseline has no GET /sse): one line with single streams, one multiplexed.
+        for (const result of target === 'gateway' ? await runMultiplexBench({ ...opts, log }) : []) {
+          results.push(result);
+          process.stdout.write(JSON.stringify(result) + '\n');
+        }
+        continue;
+      }
       if (scenario === 'reports-transitions' && target !== 'gateway') {
         log(`skipping reports-transitions on ${target}: it has no reports`);
         continue;

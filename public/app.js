@@ -1,6 +1,7 @@
 // The reports page: sign in with a user UUID, create reports, change their status, and watch every
-// change arrive live over GET /v4/sse. Plain JS, no build step. Data only ever reaches the DOM
-// through textContent and attributes, never innerHTML.
+// change arrive live, with the service's broadcasts beside them, over one connection (GET /sse with
+// the user's reports stream and the broadcast). Plain JS, no build step. Data only ever reaches the
+// DOM through textContent and attributes, never innerHTML.
 
 /**
  * The status machine, as the service states it (GET /v4/transitions): `statuses`, and `next` (where a
@@ -21,6 +22,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_KEY = 'sse-gateway:user-id';
 const TOKEN_KEY = 'sse-gateway:access-token';
 const MAX_BACKOFF_MS = 30_000;
+/** Broadcasts the panel keeps, newest first. */
+const MAX_BROADCASTS = 20;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -41,6 +44,9 @@ const ui = {
   scriptHint: $('script-hint'),
   connection: $('connection'),
   announcer: $('announcer'),
+  broadcasts: $('broadcasts'),
+  broadcastList: $('broadcast-list'),
+  noBroadcasts: $('no-broadcasts'),
 };
 
 const state = {
@@ -55,6 +61,8 @@ const state = {
   /** reportId -> how many live updates arrived for it: tells whether a PUT answer may be stale. */
   liveUpdates: new Map(),
   source: null,
+  /** The broadcast stream greets each connection with `connected` first: not a broadcast to show. */
+  awaitingGreeting: false,
   reconnectTimer: 0,
   /** Reopens in a row since the stream was last open: the exponent of the backoff. */
   reopens: 0,
@@ -165,6 +173,7 @@ function signIn(rawUserId) {
   ui.scriptHint.textContent = `./update_report_status.sh ${userId} <report-id> queued`;
   ui.signIn.hidden = true;
   ui.reports.hidden = false;
+  ui.broadcasts.hidden = false;
   showReportsError('');
   state.reopens = 0;
   openStream();
@@ -180,6 +189,8 @@ function signOut() {
   clearReports();
   setConnection('idle', 'Not signed in');
   ui.reports.hidden = true;
+  ui.broadcasts.hidden = true;
+  clearBroadcasts();
   ui.signIn.hidden = false;
   ui.userId.value = '';
   ui.userId.focus();
@@ -491,10 +502,23 @@ function closeStream() {
   }
 }
 
+/** One connection for both: the user's report events and the broadcasts, each under its stream's name. */
+function streamUrl() {
+  const reports = `reports:${state.userId}`;
+  const query = new URLSearchParams([
+    ['stream', reports],
+    ['stream', 'broadcast'],
+  ]);
+  if (state.token) {
+    query.set('access_token', state.token);
+  }
+  return { url: `/sse?${query}`, reports };
+}
+
 function openStream() {
   closeStream();
-  const extra = state.token ? { access_token: state.token } : {};
-  const source = new EventSource(`/v4/sse?${userQuery(extra)}`);
+  const { url, reports } = streamUrl();
+  const source = new EventSource(url);
   state.source = source;
   if (state.reopens > 0) {
     setConnection('reconnecting', 'Reconnecting…');
@@ -507,6 +531,7 @@ function openStream() {
       return;
     }
     state.reopens = 0;
+    state.awaitingGreeting = true;
     setConnection('connected', 'Connected');
     // Whatever happened while the stream was down (or before it first opened), the list says.
     void refreshList();
@@ -524,7 +549,7 @@ function openStream() {
     }
   });
 
-  source.addEventListener('report_status_update', (event) => {
+  source.addEventListener(`${reports}.report_status_update`, (event) => {
     if (state.source !== source) {
       return;
     }
@@ -544,8 +569,43 @@ function openStream() {
     applyLiveUpdate(update);
   });
 
-  // The service could not resume from our Last-Event-ID: the list is the truth.
-  source.addEventListener('history-gap', () => void refreshList());
+  // The service could not resume the reports from our Last-Event-ID: the list is the truth.
+  source.addEventListener(`${reports}.history-gap`, () => void refreshList());
+
+  source.addEventListener('broadcast', (event) => {
+    if (state.source !== source) {
+      return;
+    }
+    if (state.awaitingGreeting) {
+      state.awaitingGreeting = false;
+      return;
+    }
+    showBroadcast(event.data);
+  });
+}
+
+// ---------- broadcasts ----------
+
+function showBroadcast(text) {
+  const item = document.createElement('li');
+  const time = document.createElement('time');
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString();
+  const message = document.createElement('span');
+  message.className = 'broadcast-text';
+  message.textContent = text;
+  item.append(time, message);
+  ui.broadcastList.prepend(item);
+  while (ui.broadcastList.children.length > MAX_BROADCASTS) {
+    ui.broadcastList.lastElementChild.remove();
+  }
+  ui.noBroadcasts.hidden = true;
+}
+
+function clearBroadcasts() {
+  ui.broadcastList.replaceChildren();
+  ui.noBroadcasts.hidden = false;
 }
 
 function scheduleReopen() {

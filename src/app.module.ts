@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module';
 import { HeartbeatModule } from './heartbeat/heartbeat.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { MultiplexModule } from './multiplex/multiplex.module';
 import { ReportsModule } from './reports/reports.module';
 import { SseModule } from './sse/sse.module';
 import { TemperatureModule } from './temperature/temperature.module';
@@ -36,6 +37,7 @@ export class AppModule {
         BroadcasterModule,
         TemperatureModule,
         ReportsModule,
+        MultiplexModule,
       ],
       providers: [
         {

@@ -1,6 +1,11 @@
 import { post, RunningApp, startApp } from './support/app';
 import { SseReader } from './support/sse-reader';
 
+interface MultiplexedOperation {
+  parameters: { name: string; in: string; required?: boolean; description?: string; schema?: unknown }[];
+  responses: Record<string, { content: Record<string, { schema: { example: string } }> }>;
+}
+
 describe('interfaces people expect', () => {
   let running: RunningApp;
 
@@ -44,11 +49,27 @@ describe('interfaces people expect', () => {
         'GET /health',
         'GET /health/ready',
         'GET /metrics',
+        'GET /sse',
       ].sort(),
     );
     expect(Object.keys(document.paths['/v2/sse'].get.responses['200'].content ?? {})).toContain(
       'text/event-stream',
     );
+  });
+
+  it('documents GET /sse with its stream parameter and an example of a multiplexed stream', async () => {
+    const document = (await (await fetch(`${running.baseUrl}/docs-json`)).json()) as {
+      paths: Record<string, { get: MultiplexedOperation }>;
+    };
+    const operation = document.paths['/sse'].get;
+    const stream = operation.parameters.find((parameter) => parameter.name === 'stream');
+    expect(stream).toMatchObject({ in: 'query', required: true, schema: { type: 'array' } });
+    expect(stream?.description).toContain('reports:<user uuid>');
+    const example = operation.responses['200'].content['text/event-stream'].schema.example;
+    expect(example).toMatch(/^event: broadcast$/m);
+    expect(example).toMatch(/^event: reports:[0-9a-f-]{36}\.report_status_update$/m);
+    expect(example).toMatch(/^id: \w+,[^,\n]+,\d+$/m);
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '400']));
   });
 
   it('reports liveness and readiness', async () => {

@@ -217,6 +217,43 @@ describe('the reports page in Chromium', () => {
     expect(browser.pageErrors).toEqual([]);
   });
 
+  it('gets the reports and the broadcasts over one connection, and shows broadcasts in their panel', async () => {
+    const userId = randomUUID();
+    const page = await browser.newPage();
+    const streams: string[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (request.headers().accept === 'text/event-stream' || /\/(sse|events)$/.test(url.pathname)) {
+        streams.push(`${url.pathname}?${url.searchParams.toString()}`);
+      }
+    });
+    await page.addInitScript(() => localStorage.removeItem('sse-gateway:user-id'));
+    await openPage(page, running.baseUrl);
+    await page.locator('#user-id').fill(userId);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await waitForConnection(page, ['connected']);
+    expect(await page.locator('#no-broadcasts').isVisible()).toBe(true);
+    expect(await page.locator('#broadcast-list li').count()).toBe(0); // the greeting is not a broadcast
+
+    const message = '<b>maintenance</b> at 18:00 🛠';
+    const sent = await fetch(`${running.baseUrl}/events`, { method: 'POST', body: message });
+    expect(sent.status).toBe(201);
+    await page.locator('#broadcast-list li').first().waitFor();
+    expect(await page.locator('#broadcast-list li .broadcast-text').innerText()).toBe(message);
+    expect(await page.locator('#broadcast-list b').count()).toBe(0); // text, never markup
+    expect(await page.locator('#no-broadcasts').isVisible()).toBe(false);
+
+    const reportId = await createReport(running.baseUrl, userId);
+    await waitForStatus(page, reportId, 'pending');
+    await putStatus(running.baseUrl, userId, reportId, 'queued');
+    await waitForStatus(page, reportId, 'queued');
+
+    // One stream request carried both; no request to the single routes.
+    expect(streams).toEqual([`/sse?stream=reports%3A${userId}&stream=broadcast`]);
+    await page.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+
   it('shows live changes to a user signed in with an upper-case UUID (what uuidgen prints)', async () => {
     const userId = randomUUID();
     const typed = userId.toUpperCase();

@@ -9,7 +9,8 @@ import {
 import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { ACCESS_RULE, AccessRule, PUBLISH_SCOPE } from './access-rule';
+import { accessRefusal } from './access-check';
+import { ACCESS_RULE, AccessRule } from './access-rule';
 import { TOKEN_VERIFIER } from './auth.constants';
 import { InvalidTokenError, TokenVerifier, VerifiedToken } from './token-verifier';
 
@@ -98,39 +99,11 @@ export class AccessGuard implements CanActivate {
   }
 
   private authorize(rule: AccessRule, token: VerifiedToken, request: Request): void {
-    const publisher = token.scopes.has(PUBLISH_SCOPE);
-    switch (rule.kind) {
-      case 'subscriber': {
-        const asked = rule.subjectQuery === undefined ? undefined : request.query[rule.subjectQuery];
-        if (asked !== undefined && !sameSubject(asked, token.subject, rule.subjectIgnoresCase)) {
-          throw new ForbiddenException(`This token is not for ${rule.subjectQuery} ${JSON.stringify(asked)}`);
-        }
-        return;
-      }
-      case 'publisher':
-        if (!publisher) {
-          throw new ForbiddenException(`Publishing needs a token with the "${PUBLISH_SCOPE}" scope`);
-        }
-        return;
-      case 'owner-or-publisher': {
-        const asked = request.query[rule.subjectQuery];
-        if (!publisher && !sameSubject(asked, token.subject, rule.subjectIgnoresCase)) {
-          throw new ForbiddenException(
-            `This token is not for ${rule.subjectQuery} ${JSON.stringify(asked)} and has no "${PUBLISH_SCOPE}" scope`,
-          );
-        }
-        return;
-      }
+    const refusal = accessRefusal(rule, token, (query) => request.query[query]);
+    if (refusal !== undefined) {
+      throw new ForbiddenException(refusal);
     }
   }
-}
-
-/** The user a request names (a query value, as Express parsed it) against the token's subject. */
-function sameSubject(asked: unknown, subject: string, ignoreCase = false): boolean {
-  if (typeof asked !== 'string') {
-    return false;
-  }
-  return ignoreCase ? asked.toLowerCase() === subject.toLowerCase() : asked === subject;
 }
 
 function tokenOf(request: Request): { token?: string; source?: TokenSource } {

@@ -9,6 +9,7 @@ import { SseItem } from '../sse/sse-replay';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { SseQueryDto } from '../sse/sse-query.dto';
+import { BROADCAST_STREAM_ACCESS } from './broadcaster.constants';
 import { BroadcasterService } from './broadcaster.service';
 import { BroadcastParamDto } from './dto/broadcast-param.dto';
 
@@ -17,7 +18,7 @@ import { BroadcastParamDto } from './dto/broadcast-param.dto';
 export class BroadcasterController {
   constructor(private readonly broadcaster: BroadcasterService) {}
 
-  @Access({ kind: 'subscriber' })
+  @Access(BROADCAST_STREAM_ACCESS)
   @Sse()
   @SseRoute({ stream: 'broadcast', keepAlive: { comment: 'ping', intervalSetting: 'BROADCAST_PING_MS' } })
   @ApiOperation({ summary: 'Every broadcast, after a first `data: connected` event' })

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
+import { BroadcastStreamKind } from './broadcast-stream.kind';
 import { BroadcasterController } from './broadcaster.controller';
 import { BroadcasterService } from './broadcaster.service';
 
 @Module({
   controllers: [BroadcasterController],
-  providers: [BroadcasterService],
+  providers: [BroadcasterService, BroadcastStreamKind],
 })
 export class BroadcasterModule {}

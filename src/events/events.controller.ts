@@ -9,6 +9,7 @@ import { SseItem } from '../sse/sse-replay';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { UserQueryDto, UserStreamQueryDto } from './dto/user-query.dto';
+import { USER_STREAM_ACCESS } from './events.constants';
 import { EventsService } from './events.service';
 
 @ApiTags('v2: per-user messages')
@@ -16,7 +17,7 @@ import { EventsService } from './events.service';
 export class EventsController {
   constructor(private readonly events: EventsService) {}
 
-  @Access({ kind: 'subscriber', subjectQuery: 'username' })
+  @Access(USER_STREAM_ACCESS)
   @Sse('sse')
   @SseRoute({
     stream: 'v2',

@@ -9,6 +9,7 @@ import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { V3UserQueryDto, V3UserStreamQueryDto } from './dto/v3-user-query.dto';
+import { USER_STREAM_ACCESS } from './events.constants';
 import { V3EventsService } from './v3-events.service';
 
 @ApiTags('v3: per-user messages over Kafka')
@@ -16,7 +17,7 @@ import { V3EventsService } from './v3-events.service';
 export class V3EventsController {
   constructor(private readonly events: V3EventsService) {}
 
-  @Access({ kind: 'subscriber', subjectQuery: 'username' })
+  @Access(USER_STREAM_ACCESS)
   @Sse('sse')
   @SseRoute({
     stream: 'v3',

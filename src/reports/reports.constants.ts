@@ -1,3 +1,5 @@
+import { AccessRule } from '../auth/access-rule';
+
 /** Fan-out topic announcing committed report changes (from the outbox), keyed by user id. */
 export const REPORT_UPDATES_TOPIC = 'report_updates';
 
@@ -9,3 +11,10 @@ export const REPORT_DEAD_LETTER_TOPIC = 'v4_messages.dead-letter';
 
 /** SSE event type of a status change on GET /v4/sse. */
 export const REPORT_STATUS_EVENT = 'report_status_update';
+
+/** Who may read a user's report events (AUTH_MODE=jwt): that user; on GET /v4/sse and in GET /sse. */
+export const REPORT_STREAM_ACCESS: AccessRule = {
+  kind: 'subscriber',
+  subjectQuery: 'user_id',
+  subjectIgnoresCase: true,
+};

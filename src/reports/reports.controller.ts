@@ -20,6 +20,7 @@ import { UpdateReportDto } from './dto/update-report.dto';
 import { UserIdQueryDto, UserIdStreamQueryDto } from './dto/user-id-query.dto';
 import { Report } from './report';
 import { describeTransitions } from './report-status.machine';
+import { REPORT_STREAM_ACCESS } from './reports.constants';
 import { ReportsService } from './reports.service';
 
 @ApiTags('v4: reports')
@@ -65,7 +66,7 @@ export class ReportsController {
     return this.reports.transition(query.user_id, body.id, body.status);
   }
 
-  @Access({ kind: 'subscriber', subjectQuery: 'user_id', subjectIgnoresCase: true })
+  @Access(REPORT_STREAM_ACCESS)
   @Sse('sse')
   @SseRoute({
     stream: 'v4',

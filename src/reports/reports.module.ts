@@ -3,6 +3,7 @@ import { OutboxRelay } from './outbox-relay';
 import { ReportCommandsHandler } from './report-commands.handler';
 import { ReportEventIds } from './report-event-ids';
 import { ReportsStoreModule } from './reports-store.module';
+import { ReportsStreamKind } from './reports-stream.kind';
 import { ReportsController } from './reports.controller';
 import { ReportsService } from './reports.service';
 
@@ -10,6 +11,6 @@ import { ReportsService } from './reports.service';
 @Module({
   imports: [ReportsStoreModule],
   controllers: [ReportsController, ReportCommandsHandler],
-  providers: [ReportsService, OutboxRelay, ReportEventIds],
+  providers: [ReportsService, OutboxRelay, ReportEventIds, ReportsStreamKind],
 })
 export class ReportsModule {}

@@ -5,6 +5,7 @@ import { FlushScheduler } from './flush-scheduler';
 import { SseConnection, SseConnectionHooks } from './sse-connection';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from './sse.errors';
 import { SseMetrics } from './sse.metrics';
+import { StreamUser } from './sse.constants';
 
 /**
  * Every open stream of this process: enforces the global and per-user caps, counts streams for
@@ -56,7 +57,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     response: ServerResponse,
     stream: string,
     requestId: string,
-    user: string | undefined,
+    users: readonly StreamUser[],
     onFinish: () => void,
   ): SseConnection {
     const refuse = (error: Error): never => {
@@ -69,17 +70,20 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     if (this.connections.size >= this.config.SSE_MAX_CONNECTIONS) {
       refuse(new ConnectionLimitError(this.config.SSE_MAX_CONNECTIONS));
     }
-    const userKey = userKeyOf(stream, user);
-    const userCount = userKey === undefined ? 0 : (this.perUser.get(userKey) ?? 0);
-    if (userKey !== undefined && userCount >= this.config.SSE_MAX_CONNECTIONS_PER_USER) {
-      refuse(new UserConnectionLimitError(this.config.SSE_MAX_CONNECTIONS_PER_USER));
+    // A connection carrying several user streams counts once against each of them; any at its cap refuses it.
+    const userKeys = users.map((entry) => userKeyOf(entry.stream, entry.user));
+    for (const key of userKeys) {
+      if ((this.perUser.get(key) ?? 0) >= this.config.SSE_MAX_CONNECTIONS_PER_USER) {
+        refuse(new UserConnectionLimitError(this.config.SSE_MAX_CONNECTIONS_PER_USER));
+      }
     }
     const connection = new SseConnection(
       response,
       {
         stream,
         requestId,
-        user,
+        user: users.length === 0 ? undefined : [...new Set(users.map((entry) => entry.user))].join(','),
+        userKeys,
         maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
         retryMs: this.config.SSE_RETRY_MS,
         replayTimeoutMs: this.config.SSE_REPLAY_TIMEOUT_MS,
@@ -88,8 +92,8 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       this.hooks,
     );
     this.connections.set(connection, onFinish);
-    if (userKey !== undefined) {
-      this.perUser.set(userKey, userCount + 1);
+    for (const key of userKeys) {
+      this.perUser.set(key, (this.perUser.get(key) ?? 0) + 1);
     }
     this.metrics.add(this.metrics.open, stream, 1);
     return connection;
@@ -101,7 +105,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       return;
     }
     connection.release();
-    const { stream, user, requestId } = connection.options;
+    const { stream, user, requestId, userKeys } = connection.options;
     this.metrics.add(this.metrics.open, stream, -1);
     this.logger.log({
       msg: 'stream closed',
@@ -112,13 +116,12 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
       eventsSent: connection.eventsSent,
       reason: connection.closeReason,
     });
-    const userKey = userKeyOf(stream, user);
-    if (userKey !== undefined) {
-      const left = (this.perUser.get(userKey) ?? 1) - 1;
+    for (const key of userKeys) {
+      const left = (this.perUser.get(key) ?? 1) - 1;
       if (left > 0) {
-        this.perUser.set(userKey, left);
+        this.perUser.set(key, left);
       } else {
-        this.perUser.delete(userKey);
+        this.perUser.delete(key);
       }
     }
   }
@@ -138,6 +141,6 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
 }
 
 /** Caps count per stream and user. */
-function userKeyOf(stream: string, user: string | undefined): string | undefined {
-  return user === undefined ? undefined : `${stream}\u0000${user}`;
+function userKeyOf(stream: string, user: string): string {
+  return `${stream}\u0000${user}`;
 }

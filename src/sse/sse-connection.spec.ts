@@ -49,7 +49,7 @@ describe(SseConnection.name, () => {
     const hooks: SseConnectionHooks = { onSlowReader: () => slowReaders++, onEventsSent: () => undefined };
     sut = new SseConnection(
       client as unknown as ServerResponse,
-      { stream: 't', requestId: 'r', maxBufferBytes: BOUND, retryMs: 1000, replayTimeoutMs },
+      { stream: 't', requestId: 'r', userKeys: [], maxBufferBytes: BOUND, retryMs: 1000, replayTimeoutMs },
       new FlushScheduler(),
       hooks,
     );

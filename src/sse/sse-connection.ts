@@ -9,7 +9,10 @@ export interface SseConnectionOptions {
   readonly stream: string;
   /** Id of the request that opened the stream, for logs written outside it. */
   readonly requestId: string;
+  /** Whose streams it carries, for logs: one user, or several for a multiplexed connection. */
   readonly user?: string;
+  /** Keys of the per-user caps it counts against. */
+  readonly userKeys: readonly string[];
   readonly maxBufferBytes: number;
   readonly retryMs: number;
   /** How long a replay may take to be read before the client is dropped as a slow reader. */
@@ -312,12 +315,13 @@ export class SseConnection {
     this.replayDeadline = undefined;
   }
 
-  private dropSlowReader(): void {
+  /** Drops the client, which fell behind by more than the buffer bound: its socket is destroyed. */
+  dropSlowReader(reason = 'slow reader disconnected'): void {
     if (this.closed) {
       return;
     }
     if (this.closeReason === 'client disconnected') {
-      this.closeReason = 'slow reader disconnected';
+      this.closeReason = reason;
     }
     this.release();
     this.hooks.onSlowReader(this);

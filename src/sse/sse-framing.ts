@@ -81,3 +81,19 @@ export function toHttpChunk(payload: Buffer): Buffer {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * An event's `event:` and `data:` lines, without its id: for connections that give one event ids
+ * of their own (a multiplexed connection's composite ids), so only the id line is made per connection.
+ */
+export function encodeEventBody({ data, type }: Omit<SseFields, 'id'>): Buffer {
+  let text = '';
+  if (type !== undefined) {
+    assertSingleLine('event type', type);
+    text += `event: ${type}\n`;
+  }
+  for (const line of data.split(LINE_BREAK)) {
+    text += `data: ${line}\n`;
+  }
+  return Buffer.from(`${text}\n`, 'utf8');
+}

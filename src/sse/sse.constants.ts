@@ -1,3 +1,4 @@
+import { Request } from 'express';
 import { AppConfig } from '../config/app-config';
 
 /** Metadata key of the options @SseRoute() puts on a handler. */
@@ -19,4 +20,15 @@ export interface SseRouteOptions {
    * retry hint and the client resumes with Last-Event-ID. Unbounded when absent.
    */
   maxDurationSetting?: NumericSetting;
+  /**
+   * Whose streams the connection carries, for the per-user cap, when the request names more than
+   * one (a multiplexed connection); read after the guards ran. Each counts against its user.
+   */
+  users?: (request: Request) => readonly StreamUser[];
+}
+
+/** A user stream a connection carries: counted against that user under the route's stream name. */
+export interface StreamUser {
+  readonly stream: string;
+  readonly user: string;
 }

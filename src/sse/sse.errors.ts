@@ -18,3 +18,9 @@ export class ServerDrainingError extends Error {
     super('The server is shutting down; reconnect to another instance');
   }
 }
+
+/**
+ * A stream's source holds more for a client than the buffer bound allows (SSE_MAX_BUFFER_BYTES):
+ * emitted as its Observable's error, the connection is dropped as a slow reader.
+ */
+export class SlowReaderError extends Error {}

@@ -20,8 +20,9 @@ import { SseConnectionRegistry } from './sse-connection.registry';
 import { SseEvent } from './sse-event';
 import { SseReplay } from './sse-replay';
 import { SseSource } from './sse-source';
+import { SlowReaderError } from './sse.errors';
 import { requestIdOf } from '../logging/request-id';
-import { SSE_ROUTE_OPTIONS, SseRouteOptions } from './sse.constants';
+import { SSE_ROUTE_OPTIONS, SseRouteOptions, StreamUser } from './sse.constants';
 
 /**
  * Extends Nest's `@Sse()` with what its own writer lacks: connection caps answered with a status
@@ -66,7 +67,6 @@ export class SseInterceptor implements NestInterceptor {
       // Nest's subscriber, reached only through this box: it is emptied at the hand-off, since the
       // closures below live as long as the stream and would otherwise keep Nest's writer alive.
       const sink: { nest?: Subscriber<MessageEvent> } = { nest: subscriber };
-      const user = route.userQuery === undefined ? undefined : request.query[route.userQuery];
       // Ends the stream: through Nest's writer until the hand-off, on the response itself after it.
       let end = () => sink.nest?.complete();
       let connection: SseConnection;
@@ -77,7 +77,7 @@ export class SseInterceptor implements NestInterceptor {
           response,
           route.stream,
           requestIdOf(request, response),
-          typeof user === 'string' ? (route.userIgnoresCase ? user.toLowerCase() : user) : undefined,
+          usersOf(route, request),
           () => end(),
         );
       } catch (error) {
@@ -111,6 +111,10 @@ export class SseInterceptor implements NestInterceptor {
           stop('stream failed, reconnect');
         },
         error: (error: unknown) => {
+          if (error instanceof SlowReaderError && headersOut) {
+            connection.dropSlowReader(error.message); // its socket's close releases the rest
+            return;
+          }
           if (!headersOut) {
             sink.nest?.error(error); // a 4xx/5xx from the exception filters, no stream yet
             return;
@@ -207,4 +211,16 @@ export class SseInterceptor implements NestInterceptor {
       };
     });
   }
+}
+
+/** The user streams a request opens, for the per-user cap: the route's own, or those it names. */
+function usersOf(route: SseRouteOptions, request: Request): readonly StreamUser[] {
+  if (route.users) {
+    return route.users(request);
+  }
+  const user = route.userQuery === undefined ? undefined : request.query[route.userQuery];
+  if (typeof user !== 'string') {
+    return [];
+  }
+  return [{ stream: route.stream, user: route.userIgnoresCase ? user.toLowerCase() : user }];
 }

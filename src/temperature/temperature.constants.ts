@@ -1,2 +1,7 @@
+import { AccessRule } from '../auth/access-rule';
+
 /** The commit log of temperature entities: one record per event, keyed by entity id. */
 export const TEMPERATURE_TOPIC = 'temperature';
+
+/** Who may read an entity's events (AUTH_MODE=jwt): any valid token; on its route and in GET /sse. */
+export const ENTITY_STREAM_ACCESS: AccessRule = { kind: 'subscriber' };

@@ -16,6 +16,7 @@ import { SseRoute } from '../sse/sse-route.decorator';
 import { EntityIdParamDto } from './dto/entity-id-param.dto';
 import { ObservationDto } from './dto/observation.dto';
 import { RecordedTemperatureEventDto } from './dto/temperature-event.dto';
+import { ENTITY_STREAM_ACCESS } from './temperature.constants';
 import { TemperatureService } from './temperature.service';
 
 @ApiTags('temperature entities')
@@ -46,7 +47,7 @@ export class TemperatureController {
     return this.temperature.observe(params.id, body.temperature);
   }
 
-  @Access({ kind: 'subscriber' })
+  @Access(ENTITY_STREAM_ACCESS)
   @Sse('events/:id')
   @SseRoute({
     stream: 'temperature',

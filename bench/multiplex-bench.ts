@@ -1,0 +1,382 @@
+/**
+ * multiplex-broadcast-10k: broadcasts to N connections that each carry several streams on GET /sse
+ * (`stream=broadcast&stream=v2:u<i>`: the broadcast and a user stream of their own, so no two
+ * connections share a composite id), beside the same broadcasts to N single-stream connections on
+ * GET /events, each on a fresh gateway process under the same conditions. One JSON line per mode.
+ *
+ * The broadcast load is as broadcast-10k's: POSTs /events (8 in flight, at most 32 broadcasts
+ * published but not yet delivered everywhere) for a warm-up and then the measured window.
+ * `events_per_s` counts every (broadcast, connection) delivery in the window; latency is publish ->
+ * receive. Checked per connection: `lost` (answered 201, never arrived) and `mismatched` (an event
+ * that is not the next of the order every connection sees: one topic, one order; a duplicate, a gap
+ * or a reordering shows up here). Streams are read over plain
+ * TCP with sse-stream.ts, in this process (its CPU share is `loadgen_cpu_pct`).
+ *
+ * Standalone: `node dist-bench/bench/multiplex-bench.js [connections] [seconds]` after
+ * `npm run build && tsc -p tsconfig.bench.json`; run.ts calls runMultiplexBench() for the scenario.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { LatencyHistogram } from './latency-histogram';
+import { readProcCpuMs, readProcMem, round } from './proc';
+import { SseStream, type SseSink } from './sse-stream';
+
+export const MULTIPLEX_SCENARIO = 'multiplex-broadcast-10k';
+
+export interface MultiplexBenchOptions {
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+  /** The gateway's entry point (dist/main.js). */
+  gatewayMain: string;
+  logDir: string;
+  connectConcurrency: number;
+  log: (message: string) => void;
+}
+
+type Mode = 'single' | 'multiplexed';
+const IN_FLIGHT = 8;
+const WINDOW = 32;
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Runs both modes, single-stream first; resolves to one result per mode. */
+export async function runMultiplexBench(options: MultiplexBenchOptions): Promise<Record<string, unknown>[]> {
+  const results: Record<string, unknown>[] = [];
+  for (const mode of ['single', 'multiplexed'] as const) {
+    try {
+      results.push(await runMode(mode, options));
+    } catch (error) {
+      results.push({
+        scenario: MULTIPLEX_SCENARIO,
+        target: `gateway/${mode}`,
+        mode,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  return results;
+}
+
+function pathOf(mode: Mode, index: number): string {
+  return mode === 'single' ? '/events' : `/sse?stream=broadcast&stream=v2%3Au${index}`;
+}
+
+interface Connection {
+  socket: net.Socket;
+  stream: SseStream;
+  status: number;
+  /** How far along the common order of broadcasts this connection is. */
+  position: number;
+  received: number;
+}
+
+async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Record<string, unknown>> {
+  const { log } = options;
+  const server = await startGateway(mode, options);
+  const connections: Connection[] = [];
+  try {
+    const histogram = new LatencyHistogram();
+    const start = process.hrtime.bigint();
+    const nowNs = () => Number(process.hrtime.bigint() - start);
+    let measuring = false;
+    let delivered = 0;
+    let mismatched = 0;
+    /** Broadcasts in the order the first connection to get each saw them. */
+    const order: number[] = [];
+    /** seq -> connections still to receive it. */
+    const pending = new Map<number, number>();
+    const sink: SseSink = {
+      onHead: (stream, status) => {
+        connectionOf.get(stream)!.status = status;
+      },
+      onEvent: (stream, data, _hasId, now) => {
+        const connection = connectionOf.get(stream)!;
+        connection.received++;
+        if (!data.startsWith('b:')) {
+          return; // `connected`
+        }
+        const [, seqText, sentText] = data.split(':');
+        const seq = Number(seqText);
+        if (connection.position === order.length) {
+          order.push(seq);
+        } else if (order[connection.position] !== seq) {
+          mismatched++;
+        }
+        connection.position++;
+        const left = (pending.get(seq) ?? 1) - 1;
+        if (left > 0) {
+          pending.set(seq, left);
+        } else {
+          pending.delete(seq);
+        }
+        if (measuring) {
+          delivered++;
+          histogram.record(now - Number(sentText));
+        }
+      },
+      onEnd: () => undefined,
+    };
+    const connectionOf = new Map<SseStream, Connection>();
+
+    // Open the streams, `connectConcurrency` at a time.
+    log(`${MULTIPLEX_SCENARIO} (${mode}): connecting ${options.connections}…`);
+    const openStarted = performance.now();
+    let next = 0;
+    const openOne = async (): Promise<void> => {
+      while (next < options.connections) {
+        const index = next++;
+        const connection = await connect(server.port, pathOf(mode, index), sink, nowNs);
+        connectionOf.set(connection.stream, connection);
+        connections.push(connection);
+        await waitFor(() => connection.received > 0 || connection.status >= 300, 30_000, 'the first event');
+        if (connection.status !== 200) {
+          throw new Error(`GET ${pathOf(mode, index)} answered ${connection.status}`);
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(options.connectConcurrency, options.connections) }, openOne),
+    );
+    const openSeconds = (performance.now() - openStarted) / 1000;
+    log(`  ${connections.length} open in ${openSeconds.toFixed(2)} s`);
+    await sleep(2000);
+    const memOpen = readProcMem(server.child.pid!);
+
+    // Publish: warm-up, then the measured window.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+    let seq = 0;
+    let answered = 0;
+    const clientCpuBefore = process.cpuUsage();
+    const serverCpuBefore = readProcCpuMs(server.child.pid!);
+    const publishUntil = async (deadline: number) => {
+      const worker = async () => {
+        while (performance.now() < deadline) {
+          if (pending.size >= WINDOW) {
+            await sleep(1);
+            continue;
+          }
+          const current = ++seq;
+          pending.set(current, connections.length);
+          const status = await postBroadcast(agent, server.port, `b:${current}:${nowNs()}`);
+          if (status === 201) {
+            answered++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    };
+    await publishUntil(performance.now() + options.warmupSeconds * 1000);
+    await waitFor(() => pending.size === 0, 10_000, 'the warm-up broadcasts').catch(() => undefined);
+    const firstMeasured = seq + 1;
+    measuring = true;
+    const windowStarted = performance.now();
+    await publishUntil(windowStarted + options.seconds * 1000);
+    const windowSeconds = (performance.now() - windowStarted) / 1000;
+    await waitFor(() => pending.size === 0, 10_000, 'the last broadcasts').catch(() => undefined);
+    measuring = false;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const serverCpuAfter = readProcCpuMs(server.child.pid!);
+    agent.destroy();
+
+    let lost = 0;
+    for (const [sent, left] of pending) {
+      if (sent >= firstMeasured) {
+        lost += left;
+      }
+    }
+    const latency = histogram.summary();
+    // Field names as loadgen.ts's, so that run.ts's summary shows them.
+    const result = {
+      scenario: MULTIPLEX_SCENARIO,
+      target: `gateway/${mode}`,
+      mode,
+      streams_per_connection: mode === 'single' ? 1 : 2,
+      connections: options.connections,
+      connections_open: connections.length,
+      connect_ms: { total: Math.round(openSeconds * 1000) },
+      seconds: round(windowSeconds, 2),
+      broadcasts: seq - firstMeasured + 1,
+      broadcasts_answered: answered,
+      events_per_s: Math.round(delivered / windowSeconds),
+      latency_ms: latency,
+      lost,
+      mismatched,
+      server_cpu_pct:
+        serverCpuBefore === null || serverCpuAfter === null
+          ? null
+          : round(((serverCpuAfter - serverCpuBefore) / (windowSeconds * 1000)) * 100, 1),
+      loadgen_cpu_pct: round(((clientCpu.user + clientCpu.system) / 1000 / (windowSeconds * 1000)) * 100, 1),
+      server_rss_kb_per_conn: memOpen ? round(memOpen.rssKb / connections.length, 1) : null,
+    };
+    log(
+      `  ${mode}: ${result.events_per_s} events/s, p50 ${latency.p50} ms, p99 ${latency.p99} ms, ` +
+        `lost ${lost}, mismatched ${mismatched}`,
+    );
+    return result;
+  } finally {
+    for (const connection of connections) {
+      connection.socket.destroy();
+    }
+    await stopGateway(server.child);
+  }
+}
+
+function connect(port: number, requestPath: string, sink: SseSink, nowNs: () => number): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const connection: Connection = {
+      socket,
+      stream: new SseStream(sink),
+      status: 0,
+      position: 0,
+      received: 0,
+    };
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.write(`GET ${requestPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+      resolve(connection);
+    });
+    socket.on('data', (chunk: Buffer) => connection.stream.feedHttp(chunk, chunk.length, nowNs()));
+  });
+}
+
+function postBroadcast(agent: http.Agent, port: number, body: string): Promise<number> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/events',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'text/plain' },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.once('error', () => resolve(0));
+    request.end(body);
+  });
+}
+
+async function startGateway(
+  mode: Mode,
+  options: MultiplexBenchOptions,
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  fs.mkdirSync(options.logDir, { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-multiplex-'));
+  const logFile = path.join(options.logDir, `gateway-${MULTIPLEX_SCENARIO}-${mode}.log`);
+  const fd = fs.openSync(logFile, 'w');
+  const child = spawn(process.execPath, [options.gatewayMain], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      AUTH_MODE: 'off',
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      KAFKA_BROKERS: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SSE_MAX_CONNECTIONS: '25000',
+      SSE_MAX_CONNECTIONS_PER_USER: '10',
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  fs.closeSync(fd);
+  child.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const started = performance.now();
+  while (performance.now() - started < 30_000) {
+    if (child.exitCode !== null) {
+      throw new Error(`the gateway exited (${child.exitCode}) before it answered /health; see ${logFile}`);
+    }
+    if ((await health(port)) === 200) {
+      options.log(`gateway for ${mode} is up (pid ${child.pid})`);
+      return { child, port };
+    }
+    await sleep(100);
+  }
+  await stopGateway(child);
+  throw new Error(`the gateway did not answer /health within 30 s; see ${logFile}`);
+}
+
+async function stopGateway(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000)]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function health(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/health' }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.once('error', () => resolve(0));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await sleep(5);
+  }
+}
+
+if (require.main === module) {
+  const [connections = '10000', seconds = '10'] = process.argv.slice(2);
+  runMultiplexBench({
+    connections: Number(connections),
+    seconds: Number(seconds),
+    warmupSeconds: 1,
+    gatewayMain: path.join(ROOT, 'dist', 'main.js'),
+    logDir: path.join(ROOT, 'dist-bench', 'logs'),
+    connectConcurrency: 256,
+    log: (message) => process.stderr.write(`[bench] ${message}\n`),
+  })
+    .then((results) => {
+      for (const result of results) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+      }
+      if (results.some((result) => 'error' in result)) {
+        process.exitCode = 1;
+      }
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`[bench] failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    });
+}

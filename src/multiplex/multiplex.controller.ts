@@ -1,0 +1,68 @@
+import { Controller, Query, Req, Sse, UseGuards } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Request } from 'express';
+import { Observable } from 'rxjs';
+import { Access } from '../auth/access.decorator';
+import { ApiSseStream } from '../sse/api-sse-stream.decorator';
+import { LastEventId } from '../sse/last-event-id.decorator';
+import { SseItem } from '../sse/sse-replay';
+import { SseRoute } from '../sse/sse-route.decorator';
+import { MAX_COMPOSITE_ID_LENGTH } from './composite-event-id';
+import { MultiplexQueryDto } from './dto/multiplex-query.dto';
+import { Multiplexer } from './multiplexer';
+import { MAX_STREAMS } from './stream-catalog';
+import { requestedStreams, StreamsGuard, userStreamsOf } from './streams.guard';
+
+const EXAMPLE = [
+  'retry: 2000',
+  '',
+  ': stream open',
+  '',
+  'id: 1x2k9q,mwwj113o-0,41',
+  'event: broadcast',
+  'data: connected',
+  '',
+  'id: 1x2k9q,mwwj113o-0,42',
+  'event: reports:6f1c1c52-2e55-4a52-9d1c-5b0d7c9a3f10.report_status_update',
+  'data: {"id":"0b7e6c1e-4bd6-4c41-8d4f-3f5b1f3e2a77","status":"queued"}',
+  '',
+  'id: 1x2k9q,mwwj113o-1,42',
+  'event: broadcast',
+  'data: hello',
+  '',
+].join('\n');
+
+@ApiTags('multiplex: several streams on one connection')
+@Controller()
+export class MultiplexController {
+  constructor(private readonly multiplexer: Multiplexer) {}
+
+  // Guards run in the order given: AccessGuard (from @Access) verifies the token, then every stream is checked.
+  @UseGuards(StreamsGuard)
+  @Access({ kind: 'subscriber' })
+  @Sse('sse')
+  @SseRoute({
+    stream: 'multiplex',
+    users: userStreamsOf,
+    keepAlive: { comment: 'keep-alive', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
+  })
+  @ApiOperation({
+    summary: `Several streams on one connection: ?stream=<name>&stream=<name>… (up to ${MAX_STREAMS}); each carries what its own route sends`,
+    description:
+      "Each event's `event:` is its stream's name, followed by `.<type>` for typed events (`reports:<uuid>.report_status_update`, `<name>.history-gap`); " +
+      "its data is what the stream's own route sends. The id is a composite position of every stream of the connection: " +
+      'send it back as Last-Event-ID (on any instance) and each stream replays what it missed, or sends its own `history-gap` notice. ' +
+      'AUTH_MODE=jwt: every stream is checked as its own route checks it, and one the token does not give refuses the request (403 naming it).',
+  })
+  @ApiBadRequestResponse({
+    description: 'A stream name that is malformed, unknown or repeated (named), or more than 20',
+  })
+  @ApiSseStream('The events of every stream named, under their names', EXAMPLE)
+  stream(
+    @Query() _query: MultiplexQueryDto,
+    @Req() request: Request,
+    @LastEventId(MAX_COMPOSITE_ID_LENGTH) lastEventId?: string,
+  ): Observable<SseItem> {
+    return this.multiplexer.open(requestedStreams(request), lastEventId);
+  }
+}

@@ -1,0 +1,139 @@
+import { Subject } from 'rxjs';
+import { SseEvent, SsePositionMarker } from '../sse/sse-event';
+import { SseItem, SseReplay } from '../sse/sse-replay';
+import { SlowReaderError } from '../sse/sse.errors';
+import { CompositeEventId } from './composite-event-id';
+import { MultiplexedEvents } from './multiplexed-event';
+import { multiplexStreams } from './multiplexed-stream';
+
+/** What a connection writes, in order: an event's id and type, or `id` for a position marker. */
+interface Written {
+  id: string;
+  type?: string;
+  data?: string;
+}
+
+/** Takes items as SseConnection does: events at once, a replay's events one by one, later, in order. */
+class Connection {
+  written: Written[] = [];
+  error?: unknown;
+  private replays: SseReplay[] = [];
+
+  take(item: SseItem): void {
+    if (item instanceof SseReplay) {
+      this.replays.push(item);
+    } else if (this.replays.length === 0) {
+      this.write(item);
+    } else {
+      throw new Error('an event came while a replay was being read: its id would be out of order');
+    }
+  }
+
+  /** The client reads: every replay to its end. */
+  async read(): Promise<void> {
+    while (this.replays.length > 0) {
+      const next = await this.replays[0].next();
+      if (next === undefined) {
+        this.replays.shift();
+      } else {
+        this.write(next);
+      }
+    }
+  }
+
+  private write(event: SseEvent): void {
+    this.written.push(
+      event instanceof SsePositionMarker
+        ? { id: event.id }
+        : { id: event.id, type: event.type, data: event.data },
+    );
+  }
+}
+
+describe(multiplexStreams.name, () => {
+  const ids = new CompositeEventId(['a', 'b']);
+  const tag = ids.encode([]);
+  let a: Subject<SseItem>;
+  let b: Subject<SseItem>;
+  let connection: Connection;
+
+  const open = (maxQueuedBytes = 64 * 1024, positions = ['', '']) => {
+    a = new Subject();
+    b = new Subject();
+    connection = new Connection();
+    multiplexStreams(
+      [
+        { name: 'a', events: a, position: positions[0] },
+        { name: 'b', events: b, position: positions[1] },
+      ],
+      ids,
+      new MultiplexedEvents(),
+      maxQueuedBytes,
+    ).subscribe({
+      next: (item) => connection.take(item),
+      error: (error: unknown) => (connection.error = error),
+    });
+  };
+
+  it('names each event by its stream (and its type), with every stream’s position as of that event', () => {
+    open(undefined, ['a0', '']);
+    a.next(new SseEvent('a1', 'one'));
+    b.next(new SseEvent('b1', '{"x":1}', 'status'));
+    a.next(new SseEvent('a2', 'two'));
+    expect(connection.written).toEqual([
+      { id: `${tag},a1,`, type: 'a', data: 'one' },
+      { id: `${tag},a1,b1`, type: 'b.status', data: '{"x":1}' },
+      { id: `${tag},a2,b1`, type: 'a', data: 'two' },
+    ]);
+  });
+
+  it('gives events that come while a replay is read their ids after the replay’s, in the order written', async () => {
+    open();
+    a.next(new SseReplay('a0', () => undefined)); // an empty replay: a starting position
+    a.next(SseReplay.of('a0', [new SseEvent('a1', 'old 1'), new SseEvent('a2', 'old 2')]));
+    b.next(new SseEvent('b1', 'live b'));
+    b.next(new SseReplay('b1', () => Promise.resolve(undefined)));
+    await connection.read();
+    a.next(new SseEvent('a3', 'live a'));
+    expect(connection.written).toEqual([
+      { id: `${tag},a0,` },
+      { id: `${tag},a1,`, type: 'a', data: 'old 1' },
+      { id: `${tag},a2,`, type: 'a', data: 'old 2' },
+      { id: `${tag},a2,b1`, type: 'b', data: 'live b' },
+      { id: `${tag},a3,b1`, type: 'a', data: 'live a' },
+    ]);
+  });
+
+  it('reads a replay whose events come from a store (promises) in order', async () => {
+    open();
+    const stored = [new SseEvent('7', 'seven', 'status'), new SseEvent('8', 'eight', 'status')];
+    b.next(new SseReplay('6', () => Promise.resolve(stored.shift())));
+    a.next(new SseEvent('a1', 'during'));
+    await connection.read();
+    expect(connection.written.map((event) => event.id)).toEqual([
+      `${tag},,6`,
+      `${tag},,7`,
+      `${tag},,8`,
+      `${tag},a1,8`,
+    ]);
+  });
+
+  it('drops the client as a slow reader when more than the bound waits behind a replay', () => {
+    open(1_000);
+    a.next(SseReplay.of('a0', [new SseEvent('a1', 'old')]));
+    for (let n = 0; n < 20; n++) {
+      b.next(new SseEvent(`b${n}`, 'x'.repeat(100)));
+    }
+    expect(connection.error).toBeInstanceOf(SlowReaderError);
+  });
+
+  it('shares one event between connections whose ids are the same, and its body between all', () => {
+    const events = new MultiplexedEvents();
+    const source = new SseEvent('1', 'hello');
+    const first = events.of(source, 'broadcast', 't,1');
+    expect(events.of(source, 'broadcast', 't,1')).toBe(first);
+    const other = events.of(source, 'broadcast', 't,1,9');
+    expect(other).not.toBe(first);
+    expect(other.frame.toString()).toBe('id: t,1,9\nevent: broadcast\ndata: hello\n\n');
+  });
+});

@@ -1,0 +1,35 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { SseItem } from '../sse/sse-replay';
+import { CompositeEventId } from './composite-event-id';
+import { MultiplexedEvents } from './multiplexed-event';
+import { multiplexStreams } from './multiplexed-stream';
+import { RequestedStream } from './stream-catalog';
+
+/** Opens the streams a multiplexed connection carries, each after its position in `lastEventId`. */
+@Injectable()
+export class Multiplexer {
+  /** Shared by every connection: an event's body is encoded once however many carry it. */
+  private readonly events = new MultiplexedEvents();
+  private readonly maxQueuedBytes: number;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.maxQueuedBytes = config.SSE_MAX_BUFFER_BYTES;
+  }
+
+  open(streams: readonly RequestedStream[], lastEventId?: string): Observable<SseItem> {
+    const ids = new CompositeEventId(streams.map((stream) => stream.name));
+    const positions = ids.decode(lastEventId);
+    return multiplexStreams(
+      streams.map((stream, index) => ({
+        name: stream.name,
+        events: stream.kind.open(stream.parameter, positions[index]),
+        position: positions[index] ?? '',
+      })),
+      ids,
+      this.events,
+      this.maxQueuedBytes,
+    );
+  }
+}

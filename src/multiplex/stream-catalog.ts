@@ -1,0 +1,110 @@
+import { BadRequestException, Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { STREAM_KIND, StreamKind } from './stream-kind';
+
+/** The most streams one connection may carry: their composite ids stay well within a header. */
+export const MAX_STREAMS = 20;
+/** Longest stream name accepted (a user name is at most 128 characters). */
+const MAX_NAME_LENGTH = 200;
+
+/** A stream a request asked for, checked. */
+export interface RequestedStream {
+  /** The name as the client wrote it: the `event:` of its events. */
+  readonly name: string;
+  readonly kind: StreamKind;
+  /** The parameter as the single route takes it (a UUID in lower case); '' for a kind without one. */
+  readonly parameter: string;
+}
+
+/**
+ * Every stream kind of the app, found among the providers of all modules (each feature provides
+ * its own, marked @MultiplexStream()), and the parsing of `stream=` names against them.
+ */
+@Injectable()
+export class StreamCatalog implements OnModuleInit {
+  private readonly kinds = new Map<string, StreamKind>();
+
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const metatype = wrapper.metatype;
+      const instance: unknown = wrapper.instance;
+      if (typeof metatype !== 'function' || !instance || !Reflect.getMetadata(STREAM_KIND, metatype)) {
+        continue;
+      }
+      const kind = instance as StreamKind;
+      if (this.kinds.has(kind.prefix)) {
+        throw new Error(`Two stream kinds share the prefix "${kind.prefix}"`);
+      }
+      this.kinds.set(kind.prefix, kind);
+    }
+  }
+
+  /** How every kind's names are written: for errors and docs. */
+  get patterns(): string[] {
+    return [...this.kinds.values()].map((kind) => kind.pattern);
+  }
+
+  /**
+   * The streams of a `stream` query value (one name, or several), in the order given; a 400 that
+   * names every name that is malformed, unknown or repeated, or says why the list is refused.
+   */
+  parse(query: unknown): RequestedStream[] {
+    const names = typeof query === 'string' ? [query] : query;
+    if (names === undefined || (Array.isArray(names) && names.length === 0)) {
+      throw new BadRequestException(
+        `Name at least one stream: ?stream=<name>&stream=<name>…, each one of ${this.patterns.join(', ')}`,
+      );
+    }
+    if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) {
+      throw new BadRequestException('stream must be given as repeated stream=<name> query parameters');
+    }
+    if (names.length > MAX_STREAMS) {
+      throw new BadRequestException(
+        `At most ${MAX_STREAMS} streams on one connection, ${names.length} were named; open another connection for the rest`,
+      );
+    }
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const streams: RequestedStream[] = [];
+    for (const name of names as string[]) {
+      const parsed = this.parseName(name);
+      if ('error' in parsed) {
+        problems.push(parsed.error);
+        continue;
+      }
+      const key = `${parsed.kind.prefix}:${parsed.parameter}`;
+      if (seen.has(key)) {
+        problems.push(`stream ${JSON.stringify(name)} is repeated`);
+        continue;
+      }
+      seen.add(key);
+      streams.push(parsed);
+    }
+    if (problems.length > 0) {
+      throw new BadRequestException(problems.join('; '));
+    }
+    return streams;
+  }
+
+  private parseName(name: string): RequestedStream | { error: string } {
+    const quoted = JSON.stringify(name.length > MAX_NAME_LENGTH ? `${name.slice(0, 40)}…` : name);
+    if (name.length === 0 || name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
+      return {
+        error: `stream ${quoted} is malformed: 1-${MAX_NAME_LENGTH} characters without control characters`,
+      };
+    }
+    const colon = name.indexOf(':');
+    const prefix = colon < 0 ? name : name.slice(0, colon);
+    const kind = this.kinds.get(prefix);
+    if (!kind) {
+      return { error: `stream ${quoted} is unknown: streams are ${this.patterns.join(', ')}` };
+    }
+    const parsed = kind.parse(colon < 0 ? undefined : name.slice(colon + 1));
+    if ('error' in parsed) {
+      return { error: `stream ${quoted} is malformed (${kind.pattern}): ${parsed.error}` };
+    }
+    return { name, kind, parameter: parsed.parameter };
+  }
+}

@@ -1,0 +1,40 @@
+import { applyDecorators, Injectable, SetMetadata } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { AccessRule } from '../auth/access-rule';
+import { SseItem } from '../sse/sse-replay';
+
+/** Metadata key that marks a provider as a stream kind of `GET /sse`. */
+export const STREAM_KIND = 'multiplex:stream-kind';
+
+/** What a kind makes of the part of a stream name after `<prefix>:`. */
+export type ParsedParameter = { readonly parameter: string } | { readonly error: string };
+
+/**
+ * One kind of stream that `GET /sse?stream=<name>` can carry, provided by the feature that serves
+ * it on its own route, so that both carry the same events under the same rules. A name is
+ * `<prefix>` or `<prefix>:<parameter>`.
+ */
+export interface StreamKind {
+  /** The part of the name before the first colon: `v2` of `v2:alice`. */
+  readonly prefix: string;
+  /** How names of this kind are written, for errors and docs: `v2:<username>`. */
+  readonly pattern: string;
+  /**
+   * Checks the parameter (undefined when the name has no colon) as the single route checks it, and
+   * gives it in the form the route uses (a UUID in lower case).
+   */
+  parse(parameter: string | undefined): ParsedParameter;
+  /** The single route's @Access() rule; its `subjectQuery` names the parameter. */
+  readonly access: AccessRule;
+  /** The single route's stream name when it is capped per user (the parameter is the user). */
+  readonly userCap?: string;
+  /** The events the single route sends, after `lastEventId` when given. */
+  open(parameter: string, lastEventId?: string): Observable<SseItem>;
+}
+
+/**
+ * Makes a provider a stream kind of `GET /sse`: put it on a class implementing StreamKind and list
+ * it in the providers of the feature's module; the stream catalog finds it there.
+ */
+export const MultiplexStream = (): ClassDecorator =>
+  applyDecorators(Injectable(), SetMetadata(STREAM_KIND, true));

@@ -107,6 +107,14 @@ export class AccessGuard implements CanActivate {
         }
         return;
       }
+      case 'scoped-subscriber': {
+        const param: unknown = request.params[rule.scopeParam];
+        const scope = `${rule.scopePrefix}${typeof param === 'string' ? param : ''}`;
+        if (!token.scopes.has(scope)) {
+          throw new ForbiddenException(`This stream needs a token with the ${JSON.stringify(scope)} scope`);
+        }
+        return;
+      }
       case 'publisher':
         if (!publisher) {
           throw new ForbiddenException(`Publishing needs a token with the "${PUBLISH_SCOPE}" scope`);

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { KafkaController } from './kafka.controller';
+import { KafkaTopicStreams } from './kafka-topic-streams';
+
+/**
+ * Kafka topics of other producers, listed in KAFKA_SSE_TOPICS, as browser streams and publish
+ * routes. KafkaTopicStreams is exported for other routes that stream these topics.
+ */
+@Module({
+  controllers: [KafkaController],
+  providers: [KafkaTopicStreams],
+  exports: [KafkaTopicStreams],
+})
+export class KafkaModule {}

@@ -1,19 +1,32 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsOptional, IsString, ValidateBy } from 'class-validator';
 import { SseQueryDto } from '../../sse/sse-query.dto';
 import { MAX_RECORD_KEY_LENGTH } from '../kafka.constants';
+
+/** What is wrong with a `?key=` value, in one message; undefined when it is a key. */
+function keyProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') {
+    return 'key must be one string: give ?key= at most once';
+  }
+  if (value.length < 1 || value.length > MAX_RECORD_KEY_LENGTH) {
+    return `key must be 1-${MAX_RECORD_KEY_LENGTH} characters`;
+  }
+  return /\p{Cc}/u.test(value) ? 'key must not contain control characters' : undefined;
+}
 
 /** `?key=`: one Kafka record key, given at most once (a repeated one arrives as a list: 400). */
 const RecordKey = (description: string): PropertyDecorator =>
   applyDecorators(
     ApiPropertyOptional({ description, example: 'sensor-1', maxLength: MAX_RECORD_KEY_LENGTH }),
     IsOptional(),
-    IsString({ message: '$property must be one string: give ?key= at most once' }),
-    Length(1, MAX_RECORD_KEY_LENGTH, {
-      message: `$property must be 1-${MAX_RECORD_KEY_LENGTH} characters`,
+    ValidateBy({
+      name: 'isRecordKey',
+      validator: {
+        validate: (value: unknown) => keyProblem(value) === undefined,
+        defaultMessage: (args) => keyProblem(args?.value) ?? 'key is not valid',
+      },
     }),
-    Matches(/^\P{Cc}*$/u, { message: '$property must not contain control characters' }),
   );
 
 export class KafkaTopicParamDto {

@@ -1,5 +1,7 @@
+import { connect, Socket } from 'node:net';
 import { createApp } from '../src/app.factory';
-import { post, RunningApp, startApp } from './support/app';
+import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
+import { post, RunningApp, startApp, waitUntil } from './support/app';
 import { sharedDatabaseUrl } from './support/postgres';
 import { startService } from './support/service';
 import { SseReader } from './support/sse-reader';
@@ -154,6 +156,57 @@ describe('Kafka topics as streams, on the in-memory bus', () => {
       body: '['.repeat(40) + ']'.repeat(40),
     });
     expect(deep.status).toBe(400);
+  });
+});
+
+describe('the limits of every stream, on Kafka topic streams', () => {
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    app = await startApp({
+      KAFKA_SSE_TOPICS: 'clicks',
+      SSE_MAX_CONNECTIONS: '2',
+      SSE_MAX_BUFFER_BYTES: '65536',
+      BODY_LIMIT_BYTES: '65536',
+    });
+  });
+  afterAll(() => app?.close());
+
+  it('drops a reader that stops reading, answers 503 past the cap, and ends the rest on shutdown with a retry hint', async () => {
+    const registry = app.app.get(SseConnectionRegistry);
+    // A client that sends its request and then never reads: the kernel buffers fill, then ours.
+    const stalled: Socket = connect(app.port, '127.0.0.1');
+    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+    stalled.write('GET /kafka/clicks/sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+    stalled.pause();
+    const healthy = await SseReader.open(`${app.baseUrl}/kafka/clicks/sse`);
+    await waitUntil(() => registry.size === 2, 'both streams are open');
+
+    const refused = await SseReader.open(`${app.baseUrl}/kafka/clicks/sse`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers?.['retry-after']).toBe('5');
+
+    const payload = 'x'.repeat(32 * 1024);
+    let sent = 0;
+    // Loopback socket buffers hold a few MB; keep publishing until the stalled reader is dropped.
+    while (registry.size === 2 && sent < 2000) {
+      expect((await post(`${app.baseUrl}/kafka/clicks`, `${sent}:${payload}`, 'text/plain')).status).toBe(
+        201,
+      );
+      sent++;
+    }
+    expect(registry.size).toBe(1);
+    await healthy.waitForEvents(sent, 15_000);
+    expect(healthy.events.map((event) => Number(event.data.split(':')[0]))).toEqual(
+      Array.from({ length: sent }, (_, n) => n),
+    );
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/sse_slow_reader_disconnects_total\{stream="kafka"\} 1/);
+    stalled.destroy();
+
+    await app.close();
+    await healthy.waitForEnd();
+    expect(healthy.raw).toMatch(/\nretry: \d+\n\n$/);
   });
 });
 

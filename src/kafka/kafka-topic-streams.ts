@@ -38,7 +38,7 @@ export class KafkaTopicStreams implements OnModuleInit {
   onModuleInit(): void {
     if (this.streams.size > 0) {
       this.logger.log(
-        `Kafka topics open to clients (${KAFKA_SSE_TOPICS_SETTING}): ${this.topics.join(', ')}`,
+        `${KAFKA_SSE_TOPICS_SETTING} lists ${this.topics.join(', ')}: streamed at GET /kafka/<topic>/sse, written by POST /kafka/<topic>`,
       );
     }
   }

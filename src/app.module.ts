@@ -10,6 +10,7 @@ import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { HeartbeatModule } from './heartbeat/heartbeat.module';
+import { KafkaModule } from './kafka/kafka.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MultiplexModule } from './multiplex/multiplex.module';
@@ -37,6 +38,7 @@ export class AppModule {
         BroadcasterModule,
         TemperatureModule,
         ReportsModule,
+        KafkaModule,
         MultiplexModule,
       ],
       providers: [

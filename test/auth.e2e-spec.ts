@@ -37,7 +37,7 @@ function unsigned(subject: string): string {
   return `${part({ alg: 'none', typ: 'JWT' })}.${part({ sub: subject, scope: 'publish', exp: now + 300 })}.`;
 }
 
-type Rule = 'own stream' | 'any stream' | 'publisher' | 'owner or publisher';
+type Rule = 'own stream' | 'any stream' | 'topic scope' | 'publisher' | 'owner or publisher';
 interface Route {
   name: string;
   rule: Rule;
@@ -91,6 +91,22 @@ const ROUTES: Route[] = [
     method: 'GET',
     path: '/api/temperature/events/sensor-1',
     stream: true,
+    subject: USER,
+  },
+  {
+    name: 'GET /kafka/<topic>/sse',
+    rule: 'topic scope',
+    method: 'GET',
+    path: '/kafka/clicks/sse',
+    stream: true,
+    subject: USER,
+  },
+  {
+    name: 'POST /kafka/<topic>',
+    rule: 'publisher',
+    method: 'POST',
+    path: '/kafka/clicks',
+    body: 'hi',
     subject: USER,
   },
   {
@@ -192,6 +208,9 @@ async function tokenFor(route: Route, which: Case): Promise<string | undefined> 
     case 'token without publish scope':
       return token(route.subject);
     case 'the right token':
+      if (route.rule === 'topic scope') {
+        return token(route.subject, { scope: 'openid kafka:clicks' });
+      }
       return route.rule === 'publisher' ? token('worker-1', { scope: 'publish' }) : token(route.subject);
   }
 }
@@ -205,7 +224,8 @@ function expected(route: Route, which: Case): number {
     return route.rule === 'any stream' ? ok : 403;
   }
   if (which === 'token without publish scope') {
-    return route.rule === 'publisher' ? 403 : ok;
+    // These tokens carry no scope at all.
+    return route.rule === 'publisher' || route.rule === 'topic scope' ? 403 : ok;
   }
   return ok;
 }
@@ -214,7 +234,7 @@ describe('access control (AUTH_MODE=jwt, HS256)', () => {
   let app: RunningApp;
 
   beforeAll(async () => {
-    app = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
+    app = await startApp({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, KAFKA_SSE_TOPICS: 'clicks,views' });
     const owner = await token(OWNER);
     const created = await fetch(`${app.baseUrl}/v4/new/report?user_id=${OWNER}`, {
       method: 'POST',
@@ -298,6 +318,61 @@ describe('access control (AUTH_MODE=jwt, HS256)', () => {
     const reader = await SseReader.open(`${app.baseUrl}/v2/sse?username=${USER}`, {
       authorization: `Bearer ${shortLived}`,
     });
+    expect(reader.status).toBe(200);
+    await waitUntil(() => reader.ended, 'the stream ended at token expiry', 5_000);
+    expect(reader.raw).toMatch(/: token expired, reconnect with a new token\n\nretry: \d+\n\n$/);
+  });
+
+  it("opens a Kafka topic stream only with that topic's scope, and publishes only with the publish scope", async () => {
+    const clicks = await token('reader', { scope: 'kafka:clicks' });
+    const publisher = await token('worker-1', { scope: 'publish' });
+    const open = (path: string, bearer: string) =>
+      SseReader.open(`${app.baseUrl}${path}`, { authorization: `Bearer ${bearer}` });
+
+    const other = await open('/kafka/views/sse', clicks);
+    expect(other.status).toBe(403);
+    await other.waitForEnd();
+    expect(JSON.parse(other.raw)).toMatchObject({
+      message: 'This stream needs a token with the "kafka:views" scope',
+    });
+    expect((await open('/kafka/clicks/sse', publisher)).status).toBe(403);
+    // scp as a list, as some identity providers issue it.
+    const listed = new SignJWT({ scp: ['kafka:views'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('reader')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 60);
+    const views = await open('/kafka/views/sse', await listed.sign(key));
+    expect(views.status).toBe(200);
+
+    const reader = await open('/kafka/clicks/sse', clicks);
+    expect(reader.status).toBe(200);
+    await reader.waitForPosition();
+    const refused = await fetch(`${app.baseUrl}/kafka/clicks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clicks}`, 'content-type': 'text/plain' },
+      body: 'not allowed',
+    });
+    expect(refused.status).toBe(403);
+    const sent = await fetch(`${app.baseUrl}/kafka/clicks?key=k`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${publisher}`, 'content-type': 'text/plain' },
+      body: 'allowed',
+    });
+    expect(sent.status).toBe(201);
+    expect((await reader.waitForEvents(1)).map((event) => event.data)).toEqual(['allowed']);
+    reader.close();
+    views.close();
+
+    // No token is 401 before the topic is looked at: the answer does not tell which topics exist.
+    expect((await fetch(`${app.baseUrl}/kafka/secret-topic/sse`)).status).toBe(401);
+    // A topic not listed is 404 even with its scope.
+    const scoped = await token('reader', { scope: 'kafka:secret-topic' });
+    expect((await open('/kafka/secret-topic/sse', scoped)).status).toBe(404);
+  });
+
+  it('closes a Kafka topic stream when its token expires, with a retry hint', async () => {
+    const shortLived = await token(USER, { scope: 'kafka:clicks', expiresIn: 2 });
+    const reader = await SseReader.open(`${app.baseUrl}/kafka/clicks/sse?access_token=${shortLived}`);
     expect(reader.status).toBe(200);
     await waitUntil(() => reader.ended, 'the stream ended at token expiry', 5_000);
     expect(reader.raw).toMatch(/: token expired, reconnect with a new token\n\nretry: \d+\n\n$/);

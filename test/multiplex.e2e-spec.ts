@@ -496,3 +496,119 @@ describe('GET /sse under AUTH_MODE=jwt', () => {
     expect(reader.raw).toMatch(/: token expired, reconnect with a new token\n\nretry: \d+\n\n$/);
   });
 });
+
+describe('GET /sse: kafka:<topic> and kafka:<topic>:<key> (topics of KAFKA_SSE_TOPICS, in-memory bus)', () => {
+  const SECRET = 'an HS256 secret of at least thirty-two characters';
+  const token = (scope: string) =>
+    new SignJWT({ scope })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('dashboard')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 300)
+      .sign(new TextEncoder().encode(SECRET));
+
+  it('carries a topic, and one key of it, exactly as GET /kafka/<topic>/sse does, and resumes them', async () => {
+    const running = await startApp({ KAFKA_SSE_TOPICS: 'clicks,orders' });
+    try {
+      const { baseUrl } = running;
+      const produce = async (key: string, body: string) => {
+        const sent = await post(`${baseUrl}/kafka/clicks?key=${key}`, body, 'text/plain');
+        expect(sent.status).toBe(201);
+      };
+      const singles = await Promise.all([
+        SseReader.open(`${baseUrl}/kafka/clicks/sse`),
+        SseReader.open(`${baseUrl}/kafka/clicks/sse?key=page-1`),
+      ]);
+      const names = ['kafka:clicks', 'kafka:clicks:page-1', 'broadcast'];
+      const multiplexed = await SseReader.open(`${baseUrl}/sse?${query(names)}`);
+      expect(multiplexed.status).toBe(200);
+      await Promise.all(singles.map((reader) => reader.waitForPosition()));
+      await waitForPositions(multiplexed, names.length);
+
+      await produce('page-1', '{"page":"/pricing"}');
+      await produce('page-2', 'first line\nid: 7\n\ndata: forged');
+      await produce('page-1', 'again');
+      await singles[0].waitForEvents(3);
+      await singles[1].waitForEvents(2);
+      await multiplexed.waitForEvents(1 + 3 + 2); // broadcast's `connected`, then the records
+
+      singles.forEach((single, index) => {
+        const carried = eventsOf(multiplexed, names[index]);
+        expect(carried.map(({ data }) => data)).toEqual(single.events.map(({ data }) => data));
+        expect(carried.map((event) => positionIn(event.id, index))).toEqual(
+          single.events.map(({ id }) => id),
+        );
+      });
+      expect(eventsOf(multiplexed, 'kafka:clicks')[1].data).toBe('first line\nid: 7\n\ndata: forged');
+
+      // Resume: what each Kafka stream missed after the id of the first record, nothing twice.
+      const resumeFrom = multiplexed.events.find((event) => event.type === 'kafka:clicks')?.id;
+      multiplexed.close();
+      await produce('page-1', 'while away');
+      const resumed = await SseReader.open(`${baseUrl}/sse?${query(names)}`, {
+        'last-event-id': resumeFrom!,
+      });
+      await resumed.waitForEvents(3 + 2 + 1); // clicks: 3 after the first; page-1: the same record and 2 after it; broadcast's `connected`
+      expect(eventsOf(resumed, 'kafka:clicks').map(({ data }) => data)).toEqual([
+        'first line\nid: 7\n\ndata: forged',
+        'again',
+        'while away',
+      ]);
+      expect(eventsOf(resumed, 'kafka:clicks:page-1').map(({ data }) => data)).toEqual([
+        '{"page":"/pricing"}',
+        'again',
+        'while away',
+      ]);
+      [...singles, resumed].forEach((reader) => reader.close());
+    } finally {
+      await running.close();
+    }
+  });
+
+  it.each([
+    ['kafka:payments', 'unknown', 'topic "payments" is not listed in KAFKA_SSE_TOPICS'],
+    ['kafka:', 'malformed', 'it needs a topic after the colon'],
+    ['kafka:clicks:', 'malformed', 'key must be 1-256 characters'],
+  ])('refuses %s with a 400 that says why (%s)', async (name, problem, why) => {
+    const running = await startApp({ KAFKA_SSE_TOPICS: 'clicks' });
+    try {
+      const response = await fetch(
+        `${running.baseUrl}/sse?stream=broadcast&stream=${encodeURIComponent(name)}`,
+      );
+      expect(response.status).toBe(400);
+      const { message } = (await response.json()) as { message: string };
+      expect(message).toContain(`stream ${JSON.stringify(name)} is ${problem}`);
+      expect(message).toContain(why);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('under AUTH_MODE=jwt, needs the scope kafka:<topic> for each topic, whatever the key', async () => {
+    const running = await startApp({
+      KAFKA_SSE_TOPICS: 'clicks,orders',
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: SECRET,
+    });
+    try {
+      const open = async (names: string[], scope: string) =>
+        SseReader.open(`${running.baseUrl}/sse?${query(names)}`, {
+          authorization: `Bearer ${await token(scope)}`,
+        });
+      const allowed = await open(['kafka:clicks', 'kafka:clicks:page-1', 'broadcast'], 'kafka:clicks');
+      expect(allowed.status).toBe(200);
+      allowed.close();
+
+      const refused = await open(['kafka:clicks', 'kafka:orders:o-1'], 'kafka:clicks');
+      expect(refused.status).toBe(403);
+      await refused.waitForEnd();
+      expect((JSON.parse(refused.raw) as { message: string }).message).toBe(
+        'Stream "kafka:orders:o-1" is not allowed: This stream needs a token with the "kafka:orders" scope',
+      );
+      const publishOnly = await open(['kafka:clicks'], 'publish');
+      expect(publishOnly.status).toBe(403);
+      publishOnly.close();
+    } finally {
+      await running.close();
+    }
+  });
+});

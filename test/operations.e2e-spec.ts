@@ -50,6 +50,8 @@ describe('interfaces people expect', () => {
         'GET /health/ready',
         'GET /metrics',
         'GET /sse',
+        'GET /kafka/{topic}/sse',
+        'POST /kafka/{topic}',
       ].sort(),
     );
     expect(Object.keys(document.paths['/v2/sse'].get.responses['200'].content ?? {})).toContain(
@@ -70,6 +72,39 @@ describe('interfaces people expect', () => {
     expect(example).toMatch(/^event: reports:[0-9a-f-]{36}\.report_status_update$/m);
     expect(example).toMatch(/^id: \w+,[^,\n]+,\d+$/m);
     expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '400']));
+  });
+
+  it('documents the Kafka topic routes with examples, their statuses and the scope they need', async () => {
+    type Operation = {
+      summary: string;
+      parameters: { name: string; in: string }[];
+      requestBody?: { content: Record<string, { examples?: Record<string, unknown> }> };
+      responses: Record<
+        string,
+        { description: string; content?: Record<string, { schema: { example?: string } }> }
+      >;
+    };
+    const { paths } = (await (await fetch(`${running.baseUrl}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const stream = paths['/kafka/{topic}/sse'].get;
+    expect(stream.parameters.map((parameter) => `${parameter.in} ${parameter.name}`)).toEqual(
+      expect.arrayContaining(['path topic', 'query key', 'query lastEventId']),
+    );
+    expect(stream.responses['200'].content?.['text/event-stream'].schema.example).toContain(
+      'data: first line\ndata: second line',
+    );
+    expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+    expect(stream.responses['403'].description).toContain('kafka:{topic}');
+
+    const publish = paths['/kafka/{topic}'].post;
+    expect(Object.keys(publish.requestBody?.content ?? {})).toEqual(
+      expect.arrayContaining(['text/plain', 'application/json', 'application/x-www-form-urlencoded']),
+    );
+    expect(publish.requestBody?.content['application/json'].examples).toBeDefined();
+    expect(Object.keys(publish.responses)).toEqual(
+      expect.arrayContaining(['201', '401', '403', '404', '413', '415', '503']),
+    );
   });
 
   it('reports liveness and readiness', async () => {

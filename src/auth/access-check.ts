@@ -3,7 +3,8 @@ import { VerifiedToken } from './token-verifier';
 
 /**
  * Why a verified token does not give a rule's access, or undefined when it does. `asked` gives the
- * value a rule's `subjectQuery` names (a route's query parameter, a multiplexed stream's name part).
+ * value a rule names by its `subjectQuery` or `scopeParam` (a route's query or path parameter, a
+ * multiplexed stream's name part).
  */
 export function accessRefusal(
   rule: AccessRule,
@@ -18,6 +19,11 @@ export function accessRefusal(
         return `This token is not for ${rule.subjectQuery} ${JSON.stringify(value)}`;
       }
       return undefined;
+    }
+    case 'scoped-subscriber': {
+      const value = asked(rule.scopeParam);
+      const scope = `${rule.scopePrefix}${typeof value === 'string' ? value : ''}`;
+      return token.scopes.has(scope) ? undefined : `This stream needs a token with the ${JSON.stringify(scope)} scope`;
     }
     case 'publisher':
       return publisher ? undefined : `Publishing needs a token with the "${PUBLISH_SCOPE}" scope`;

@@ -2,6 +2,11 @@
 export type AccessRule =
   /** Reads a stream: any valid token; with `subjectQuery`, the token's subject must be that query value. */
   | ({ readonly kind: 'subscriber'; readonly subjectQuery?: string } & SubjectMatching)
+  /**
+   * Reads a stream of a named resource: a token with the scope `scopePrefix` + the route parameter
+   * `scopeParam` (`kafka:clicks` for GET /kafka/clicks/sse).
+   */
+  | { readonly kind: 'scoped-subscriber'; readonly scopePrefix: string; readonly scopeParam: string }
   /** Publishes or broadcasts: a token with the `publish` scope. */
   | { readonly kind: 'publisher' }
   /** Acts on one user's data: that user's own token, or a token with the `publish` scope. */

@@ -11,10 +11,17 @@ export const Access = (rule: AccessRule): MethodDecorator =>
     ApiBearerAuth(),
     ApiCookieAuth(),
     ApiUnauthorizedResponse({ description: 'AUTH_MODE=jwt: no token, or an invalid or expired one' }),
-    ApiForbiddenResponse({
-      description:
-        rule.kind === 'subscriber'
-          ? 'AUTH_MODE=jwt: a valid token for another user'
-          : 'AUTH_MODE=jwt: a valid token without the publish scope (or, for a user’s own reports, not the owner’s)',
-    }),
+    ApiForbiddenResponse({ description: forbiddenWhen(rule) }),
   );
+
+function forbiddenWhen(rule: AccessRule): string {
+  switch (rule.kind) {
+    case 'subscriber':
+      return 'AUTH_MODE=jwt: a valid token for another user';
+    case 'scoped-subscriber':
+      return `AUTH_MODE=jwt: a valid token without the ${rule.scopePrefix}{${rule.scopeParam}} scope`;
+    case 'publisher':
+    case 'owner-or-publisher':
+      return 'AUTH_MODE=jwt: a valid token without the publish scope (or, for a user’s own reports, not the owner’s)';
+  }
+}

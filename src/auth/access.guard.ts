@@ -99,7 +99,9 @@ export class AccessGuard implements CanActivate {
   }
 
   private authorize(rule: AccessRule, token: VerifiedToken, request: Request): void {
-    const refusal = accessRefusal(rule, token, (query) => request.query[query]);
+    const refusal = accessRefusal(rule, token, (name) =>
+      rule.kind === 'scoped-subscriber' ? request.params[name] : request.query[name],
+    );
     if (refusal !== undefined) {
       throw new ForbiddenException(refusal);
     }

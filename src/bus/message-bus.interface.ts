@@ -85,6 +85,12 @@ export interface TopicOptions {
    * its beginning at start-up, not only the tail kept for resume.
    */
   commitLog?: boolean;
+  /**
+   * The topic is not the service's: other producers' records, opened to clients as they are by
+   * this setting (KAFKA_SSE_TOPICS). Every other topic declared, or read as commands, is the
+   * service's own, and an opened topic must not be one of those (see TopicClaims).
+   */
+  openedBy?: string;
 }
 
 export interface BusHealth {

@@ -9,14 +9,17 @@ import {
   SubscribeOptions,
   TopicOptions,
 } from './message-bus.interface';
+import { TopicClaims } from './topic-claims';
 
 /**
  * Wraps whichever MessageBus runs, to time every publish (`bus_publish_duration_seconds`), and
  * ties it to the application's lifecycle: it starts once every feature has declared its topics,
- * and closes after the SSE layer has ended the streams.
+ * and closes after the SSE layer has ended the streams. Before it starts, it checks that no topic
+ * opened to clients is one of the service's own (TopicClaims): start-up stops if one is.
  */
 export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly publishDuration: Histogram<'topic' | 'outcome'>;
+  private readonly claims = new TopicClaims();
 
   constructor(
     readonly inner: MessageBus,
@@ -32,6 +35,8 @@ export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, On
   }
 
   onApplicationBootstrap(): void {
+    // Every feature declared its topics when it was made, before any application hook runs.
+    this.claims.assertSeparate();
     this.start();
   }
 
@@ -40,10 +45,12 @@ export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, On
   }
 
   declareTopic(topic: string, options?: TopicOptions): void {
+    this.claims.declared(topic, options);
     this.inner.declareTopic(topic, options);
   }
 
   handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void {
+    this.claims.commands(topic);
     this.inner.handleCommands(topic, group, handler);
   }
 

@@ -29,6 +29,36 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('exposes no Kafka topic to clients unless KAFKA_SSE_TOPICS names it', () => {
+    expect(loadConfig({}).KAFKA_SSE_TOPICS).toEqual([]);
+    expect(loadConfig({ KAFKA_SSE_TOPICS: '' }).KAFKA_SSE_TOPICS).toEqual([]);
+    expect(
+      loadConfig({ KAFKA_SSE_TOPICS: 'clicks, sensors.raw,clicks,page_views-2' }).KAFKA_SSE_TOPICS,
+    ).toEqual(['clicks', 'sensors.raw', 'page_views-2']);
+    expect(loadConfig({ KAFKA_SSE_TOPICS: 'a'.repeat(249) }).KAFKA_SSE_TOPICS).toEqual(['a'.repeat(249)]);
+  });
+
+  it.each([
+    ['clicks,bad topic', '"bad topic"'],
+    ['clicks,,views', '""'],
+    ['clicks/2', '"clicks/2"'],
+    ['..', '".."'],
+    ['.', '"."'],
+    ['__consumer_offsets', '"__consumer_offsets"'],
+    ['é-topic', '"é-topic"'],
+    ['a'.repeat(250), `"${'a'.repeat(250)}"`],
+  ])('refuses KAFKA_SSE_TOPICS=%s, naming the bad topic', (value, named) => {
+    let error: unknown;
+    try {
+      loadConfig({ KAFKA_SSE_TOPICS: value });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    expect((error as Error).message).toContain(`KAFKA_SSE_TOPICS=${JSON.stringify(value)}`);
+    expect((error as Error).message).toContain(`${named} is not a Kafka topic name`);
+  });
+
   it('reads numbers from strings and ignores unrelated and empty variables', () => {
     const config = loadConfig({ PORT: '8080', SSE_MAX_CONNECTIONS: '', HOME: '/root' });
     expect(config.PORT).toBe(8080);

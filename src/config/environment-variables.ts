@@ -11,6 +11,7 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateBy,
 } from 'class-validator';
 
 export const AUTH_MODES = ['off', 'jwt'] as const;
@@ -32,6 +33,36 @@ const toOrigins = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
     ? value.split(',').map((item) => item.trim().toLowerCase().replace(/\/$/, ''))
     : value;
+
+/** `a, b,a` to `['a', 'b']`: items trimmed, repeats dropped; an empty item is left to validation. */
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? [...new Set(value.split(',').map((item) => item.trim()))] : value;
+
+/**
+ * A name Kafka accepts for a topic (1-249 of A-Z a-z 0-9 . _ -, not `.` or `..`), and not one of
+ * Kafka's own internal topics (`__consumer_offsets`, `__transaction_state`: they start with `__`).
+ */
+export const isKafkaTopicName = (name: unknown): name is string =>
+  typeof name === 'string' &&
+  /^[A-Za-z0-9._-]{1,249}$/.test(name) &&
+  name !== '.' &&
+  name !== '..' &&
+  !name.startsWith('__');
+
+/** A list of Kafka topic names; the message names the first one that is not. */
+const KafkaTopicNames = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'kafkaTopicNames',
+    validator: {
+      validate: (value: unknown) => Array.isArray(value) && value.every(isKafkaTopicName),
+      defaultMessage: (args) => {
+        const bad: unknown = Array.isArray(args?.value)
+          ? args.value.find((name) => !isKafkaTopicName(name))
+          : args?.value;
+        return `${JSON.stringify(bad)} is not a Kafka topic name this service streams: give comma-separated names of 1-249 of A-Z a-z 0-9 . _ - (not . or .., not Kafka's internal __ topics)`;
+      },
+    },
+  });
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
@@ -172,6 +203,21 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(10)
   KAFKA_REPLICATION_FACTOR: number = 1;
+
+  /**
+   * Kafka topics of other producers that clients may read (GET /kafka/<topic>/sse) and write
+   * (POST /kafka/<topic>), comma-separated; none when unset. The service's own topics carry its
+   * users' data and cannot be listed (start-up stops, naming the topic).
+   */
+  @Expose()
+  @Transform(toList)
+  @KafkaTopicNames()
+  KAFKA_SSE_TOPICS: string[] = [];
+
+  /** Streams of GET /kafka/<topic>/sse: keep-alive comment interval, in ms. */
+  @Expose()
+  @DurationMs(10, HOUR_MS)
+  KAFKA_SSE_KEEPALIVE_MS: number = 15_000;
 
   /**
    * PostgreSQL connection string (`postgres://user:pass@host:5432/db`). Set: reports live in

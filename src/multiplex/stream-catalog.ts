@@ -103,6 +103,9 @@ export class StreamCatalog implements OnModuleInit {
     }
     const parsed = kind.parse(colon < 0 ? undefined : name.slice(colon + 1));
     if ('error' in parsed) {
+      if (parsed.unknown) {
+        return { error: `stream ${quoted} is unknown: ${parsed.error}` };
+      }
       return { error: `stream ${quoted} is malformed (${kind.pattern}): ${parsed.error}` };
     }
     return { name, kind, parameter: parsed.parameter };

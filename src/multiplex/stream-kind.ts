@@ -6,8 +6,12 @@ import { SseItem } from '../sse/sse-replay';
 /** Metadata key that marks a provider as a stream kind of `GET /sse`. */
 export const STREAM_KIND = 'multiplex:stream-kind';
 
-/** What a kind makes of the part of a stream name after `<prefix>:`. */
-export type ParsedParameter = { readonly parameter: string } | { readonly error: string };
+/**
+ * What a kind makes of the part of a stream name after `<prefix>:`; `unknown` when the name is
+ * well formed but names nothing this service streams (a Kafka topic that is not open).
+ */
+export type ParsedParameter =
+  { readonly parameter: string } | { readonly error: string; readonly unknown?: boolean };
 
 /**
  * One kind of stream that `GET /sse?stream=<name>` can carry, provided by the feature that serves
@@ -24,8 +28,13 @@ export interface StreamKind {
    * gives it in the form the route uses (a UUID in lower case).
    */
   parse(parameter: string | undefined): ParsedParameter;
-  /** The single route's @Access() rule; its `subjectQuery` names the parameter. */
+  /** The single route's @Access() rule; its `subjectQuery` or `scopeParam` names the parameter. */
   readonly access: AccessRule;
+  /**
+   * The value the access rule checks, when it is a part of the parameter rather than all of it
+   * (the topic of `kafka:<topic>:<key>`).
+   */
+  accessValue?(parameter: string): string;
   /** The single route's stream name when it is capped per user (the parameter is the user). */
   readonly userCap?: string;
   /** The events the single route sends, after `lastEventId` when given. */

@@ -24,7 +24,8 @@ export class StreamsGuard implements CanActivate {
     const token = request.auth;
     if (token !== undefined) {
       for (const stream of streams) {
-        const refusal = accessRefusal(stream.kind.access, token, () => stream.parameter);
+        const asked = stream.kind.accessValue?.(stream.parameter) ?? stream.parameter;
+        const refusal = accessRefusal(stream.kind.access, token, () => asked);
         if (refusal !== undefined) {
           throw new ForbiddenException(`Stream ${JSON.stringify(stream.name)} is not allowed: ${refusal}`);
         }

@@ -3,6 +3,7 @@ import { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { requestIdOf } from '../../logging/request-id';
 import { BusUnavailableError } from '../../bus/bus.errors';
+import { KafkaTopicNotAllowedError } from '../../kafka/kafka.errors';
 import { IllegalTransitionError, ReportNotFoundError } from '../../reports/report.errors';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
 import { UnregisteredEntityError } from '../../temperature/temperature.errors';
@@ -129,7 +130,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
         headers: { 'Retry-After': '5' },
       };
     }
-    if (exception instanceof ReportNotFoundError || exception instanceof UnregisteredEntityError) {
+    if (
+      exception instanceof ReportNotFoundError ||
+      exception instanceof UnregisteredEntityError ||
+      exception instanceof KafkaTopicNotAllowedError
+    ) {
       return { status: HttpStatus.NOT_FOUND, message: exception.message, headers: {} };
     }
     if (exception instanceof IllegalTransitionError) {

@@ -23,7 +23,9 @@ export function accessRefusal(
     case 'scoped-subscriber': {
       const value = asked(rule.scopeParam);
       const scope = `${rule.scopePrefix}${typeof value === 'string' ? value : ''}`;
-      return token.scopes.has(scope) ? undefined : `This stream needs a token with the ${JSON.stringify(scope)} scope`;
+      return token.scopes.has(scope)
+        ? undefined
+        : `This stream needs a token with the ${JSON.stringify(scope)} scope`;
     }
     case 'publisher':
       return publisher ? undefined : `Publishing needs a token with the "${PUBLISH_SCOPE}" scope`;

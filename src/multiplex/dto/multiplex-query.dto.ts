@@ -7,7 +7,7 @@ import { MAX_STREAMS } from '../stream-catalog';
 /** Query of `GET /sse`. The names are checked by StreamsGuard, which names any it refuses. */
 export class MultiplexQueryDto {
   @ApiProperty({
-    description: `A stream to carry; repeat for each (1-${MAX_STREAMS}): \`v2:<username>\`, \`v3:<username>\`, \`broadcast\`, \`reports:<user uuid>\`, \`temperature:<entity id>\``,
+    description: `A stream to carry; repeat for each (1-${MAX_STREAMS}): \`v2:<username>\`, \`v3:<username>\`, \`broadcast\`, \`reports:<user uuid>\`, \`temperature:<entity id>\`, \`kafka:<topic>[:<key>]\` (a topic listed in KAFKA_SSE_TOPICS)`,
     type: [String],
     example: ['broadcast', 'reports:6f1c1c52-2e55-4a52-9d1c-5b0d7c9a3f10'],
   })

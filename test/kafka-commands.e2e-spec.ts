@@ -1,4 +1,4 @@
-import { INestMicroservice, Injectable } from '@nestjs/common';
+import { INestMicroservice, Injectable, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
@@ -12,6 +12,9 @@ import { sharedBrokers } from './support/kafka';
 import { kcatConsume, kcatProduce } from './support/kcat';
 
 jest.setTimeout(60_000);
+
+// The buses here are made without an app, whose LOG_LEVEL would silence them.
+beforeAll(() => Logger.overrideLogger(false));
 
 /** One instance's Kafka bus on the shared broker; instances with the same client id share command groups. */
 const kafkaBus = (clientId: string) =>
@@ -119,8 +122,8 @@ describe('@EventPattern handlers on the bus transport, two instances on the real
       }).compile();
       const microservice = module.createNestMicroservice({
         strategy: new BusTransportStrategy(bus, new Registry()),
+        logger: false,
       });
-      microservice.useLogger(false);
       await microservice.listen(); // as in app.factory.ts: before the bus starts
       bus.start();
       instances.push({ bus, microservice, received: module.get(Received) });

@@ -14,7 +14,9 @@ import { kcatConsume, kcatProduce } from './support/kcat';
 jest.setTimeout(60_000);
 
 // The buses here are made without an app, whose LOG_LEVEL would silence them.
-beforeAll(() => Logger.overrideLogger(false));
+beforeAll(() => {
+  Logger.overrideLogger(false);
+});
 
 /** One instance's Kafka bus on the shared broker; instances with the same client id share command groups. */
 const kafkaBus = (clientId: string) =>

@@ -3,7 +3,7 @@ import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../scripts/kafka-broker';
-import { post, RunningApp, startApp } from './support/app';
+import { post, ready, RunningApp, startApp } from './support/app';
 import { sharedBrokers, TestBroker } from './support/kafka';
 import { kcatConsume, kcatProduce } from './support/kcat';
 import { SseReader } from './support/sse-reader';
@@ -11,27 +11,6 @@ import { SseReader } from './support/sse-reader';
 jest.setTimeout(120_000);
 
 /** GET /kafka/<topic>/sse and POST /kafka/<topic> on a real broker, with records from kcat. */
-
-async function eventually(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-const ready = (app: RunningApp, timeoutMs?: number) =>
-  eventually(
-    async () => (await fetch(`${app.baseUrl}/health/ready`)).status === 200,
-    `${app.baseUrl} is ready`,
-    timeoutMs,
-  );
 
 const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

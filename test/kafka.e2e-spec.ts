@@ -4,32 +4,15 @@ import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningBroker, startBroker } from '../scripts/kafka-broker';
-import { metric, post, RunningApp, startApp, waitUntil } from './support/app';
+import { eventually, metric, post, ready, RunningApp, startApp, waitUntil } from './support/app';
 import { sharedBrokers } from './support/kafka';
 import { kcatProduce } from './support/kcat';
 import { SseReader } from './support/sse-reader';
 
 jest.setTimeout(120_000);
 
-/** Polls an async condition (waitUntil takes a synchronous one). */
-async function eventually(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const readiness = async (app: RunningApp): Promise<number> =>
   (await fetch(`${app.baseUrl}/health/ready`)).status;
-const ready = (app: RunningApp, timeoutMs?: number) =>
-  eventually(async () => (await readiness(app)) === 200, `${app.baseUrl} is ready`, timeoutMs);
 
 const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

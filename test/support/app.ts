@@ -52,3 +52,26 @@ export async function metric(app: RunningApp, name: string, labels: string): Pro
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
+
+/** Polls an async condition (waitUntil takes a synchronous one); a rejection counts as not yet. */
+export async function eventually(
+  condition: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits until the app's readiness check passes (its bus is connected). */
+export const ready = (app: RunningApp, timeoutMs?: number): Promise<void> =>
+  eventually(
+    async () => (await fetch(`${app.baseUrl}/health/ready`)).status === 200,
+    `${app.baseUrl} is ready`,
+    timeoutMs,
+  );

@@ -2,10 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsArray, IsOptional, IsString, MaxLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { MAX_COMPOSITE_ID_LENGTH } from '../composite-event-id';
+import { AccessTokenQueryDto } from '../../sse/sse-query.dto';
 import { MAX_STREAMS } from '../stream-catalog';
 
 /** Query of `GET /sse`. The names are checked by StreamsGuard, which names any it refuses. */
-export class MultiplexQueryDto {
+export class MultiplexQueryDto extends AccessTokenQueryDto {
   @ApiProperty({
     description: `A stream to carry; repeat for each (1-${MAX_STREAMS}): \`v2:<username>\`, \`v3:<username>\`, \`broadcast\`, \`reports:<user uuid>\`, \`temperature:<entity id>\`, \`kafka:<topic>[:<key>]\` (a topic listed in KAFKA_SSE_TOPICS)`,
     type: [String],
@@ -25,13 +26,4 @@ export class MultiplexQueryDto {
   @IsString()
   @MaxLength(MAX_COMPOSITE_ID_LENGTH)
   lastEventId?: string;
-
-  @ApiPropertyOptional({
-    description:
-      'AUTH_MODE=jwt: the token, for clients that cannot set the Authorization header (EventSource); never logged',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(8192)
-  access_token?: string;
 }

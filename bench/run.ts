@@ -10,7 +10,13 @@
  * the plain node:http reference). The gateway runs on a fresh PostgreSQL database on BENCH_REPORTS_PG_URL's
  * server (dropped afterwards), or on embedded PGlite in a temp DATA_DIR when that server is not there.
  *
- * Scenarios: broadcast-10k, direct-10k, latency-250 (250 streams, 200 msg/s) and slow-readers
+ * Scenarios: broadcast-10k, direct-10k, direct-pipelined (10,000 user streams, then 20,000 messages, one
+ * POST /v2/message each, pipelined up to 32 deep on each of 2 keep-alive connections: messages/s from the first
+ * POST to the last answer or delivery, whichever is later, and server CPU per message), open-10k (10,000 user
+ * streams opened with 500 connects in flight: the time, and the server's CPU while they opened), streams-19k
+ * (19,000 /events streams, as many as the 20,000 open files a process may have here allow: time to open them,
+ * RSS per stream after they idled, server CPU per keep-alive round while idle, a broadcast to all of them),
+ * latency-250 (250 streams, 200 msg/s) and slow-readers
  * (latency-250 with 4096-byte messages plus 25 stalled readers that never read: does the server drop
  * them, and do the healthy readers keep their latency? see loadgen.ts), and kafka-latency: a real
  * single-node Kafka broker (scripts/kafka-broker.js; jars fetched once with Maven), the gateway with
@@ -43,8 +49,13 @@
  *      BENCH_REPORTS_IN_FLIGHT (64 PUTs), BENCH_REPORTS_STORES (postgres,pglite), BENCH_REPORTS_WARMUP_SECONDS (5:
  *      a cold gateway needs a few seconds of load before its latency settles),
  *      BENCH_REPORTS_PG_URL (postgres://postgres@127.0.0.1:5432/test: where the bench database is created).
+ *      BENCH_PUBLISH_PIPELINE (0 = the scenario's own: direct-pipelined 32, the others use node:http's agent),
+ *      BENCH_PUBLISH_CONNECTIONS (2: pipelining connections), BENCH_MESSAGES (direct-pipelined: 20000),
+ *      BENCH_MAX_STREAMS (streams-19k: 19000). open-10k takes BENCH_CONNECT_CONCURRENCY too (its default: 500).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc.: the env
  * names without BENCH_, in lower case with dashes) override the env: `npm run bench -- --scenarios=kafka-latency`.
+ * `--name value` works as `--name=value`, and `--only x,y` is `--scenarios=x,y`. After the table, the summary
+ * prints each scenario's figures as a ratio to the node:http baseline's in the same run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

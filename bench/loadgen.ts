@@ -1341,13 +1341,18 @@ async function main(): Promise<void> {
     idle_cpu_ms_per_keepalive_round:
       idleServerCpuMs !== null && idleRounds > 0 ? round(idleServerCpuMs / idleRounds, 1) : null,
     server_cpu_pct:
-      serverCpuStart !== null && serverCpuEnd !== null
+      plan.publish && serverCpuStart !== null && serverCpuEnd !== null
         ? round(((serverCpuEnd - serverCpuStart) / windowWallMs) * 100, 1)
         : null,
-    loadgen_cpu_pct: round((loadgenCpuMs / windowWallMs) * 100, 1),
+    // (no publishing window in open-10k: these three are null there)
+    loadgen_cpu_pct: plan.publish ? round((loadgenCpuMs / windowWallMs) * 100, 1) : null,
     // CPU used on this machine by everything except the server and this load generator (100 = one core)
     other_cpu_pct:
-      machineStart !== null && machineEnd !== null && serverCpuStart !== null && serverCpuEnd !== null
+      plan.publish &&
+      machineStart !== null &&
+      machineEnd !== null &&
+      serverCpuStart !== null &&
+      serverCpuEnd !== null
         ? round(
             (Math.max(0, machineEnd - machineStart - (serverCpuEnd - serverCpuStart) - loadgenCpuMs) /
               windowWallMs) *

@@ -43,10 +43,19 @@ import * as net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 import { LatencyHistogram } from './latency-histogram';
+import { PipelinedPublisher } from './pipelined-publisher';
 import { readMachineBusyMs, readProcCpuMs, readProcMem, round } from './proc';
 import { SseStream, type SseSink } from './sse-stream';
 
-export const SCENARIOS = ['broadcast-10k', 'direct-10k', 'latency-250', 'slow-readers'] as const;
+export const SCENARIOS = [
+  'broadcast-10k',
+  'direct-10k',
+  'direct-pipelined',
+  'open-10k',
+  'streams-19k',
+  'latency-250',
+  'slow-readers',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface LoadgenArgs {
@@ -84,6 +93,17 @@ export interface LoadgenArgs {
    * given back; the second is what the idle streams cost once it has.
    */
   idleSeconds?: number;
+  /**
+   * Publish over this many keep-alive TCP connections with up to `publishPipeline` pipelined POSTs each
+   * (HTTP/1.1 pipelining, see pipelined-publisher.ts) instead of node:http's agent; 0 = the agent.
+   * direct-pipelined defaults to 32 over 2 connections.
+   */
+  publishPipeline?: number;
+  publishConnections?: number;
+  /** Publish exactly this many messages after the warm-up instead of for `seconds` (direct-pipelined: 20,000). */
+  messages?: number;
+  /** The server's keep-alive interval on these streams, for CPU per keep-alive round while idle (0 = unknown). */
+  keepAliveMs?: number;
 }
 
 type Mode = 'broadcast' | 'direct';
@@ -101,12 +121,33 @@ interface ScenarioPlan {
   stalled: number;
   /** Pad every message to exactly this many bytes (0 = use payloadBytes). */
   messageBytes: number;
+  /** false: only open the streams (open-10k), no publishing. */
+  publish: boolean;
+  /** Pipelined POSTs per connection over `pipelineConnections` raw connections; 0 = node:http agent. */
+  pipeline: number;
+  pipelineConnections: number;
+  /** Messages to publish after the warm-up (0 = publish for `seconds`). */
+  messages: number;
 }
 
 function planFor(args: LoadgenArgs): ScenarioPlan {
-  const plan = defaultPlan(args);
+  let plan = defaultPlan(args);
+  if (args.publishPipeline !== undefined && args.publishPipeline > 0) {
+    plan = { ...plan, pipeline: args.publishPipeline };
+  }
+  if (args.publishConnections !== undefined && args.publishConnections > 0) {
+    plan = { ...plan, pipelineConnections: args.publishConnections };
+  }
+  if (args.messages !== undefined && args.messages > 0) {
+    plan = { ...plan, messages: args.messages };
+  }
+  if (plan.pipeline > 0) {
+    return { ...plan, inFlight: plan.pipeline * plan.pipelineConnections };
+  }
   return args.publishConcurrency > 0 ? { ...plan, inFlight: args.publishConcurrency } : plan;
 }
+
+const PLAN_DEFAULTS = { publish: true, pipeline: 0, pipelineConnections: 2, messages: 0 } as const;
 
 function defaultPlan(args: LoadgenArgs): ScenarioPlan {
   switch (args.scenario) {
@@ -119,7 +160,21 @@ function defaultPlan(args: LoadgenArgs): ScenarioPlan {
         rate: 0,
         stalled: 0,
         messageBytes: 0,
+        ...PLAN_DEFAULTS,
       };
+    case 'direct-pipelined':
+      // one POST per message, pipelined: 2 keep-alive connections, up to 32 requests in flight on each
+      return {
+        ...defaultPlan({ ...args, scenario: 'direct-10k' }),
+        window: 1e9,
+        pipeline: 32,
+        messages: 20_000,
+      };
+    case 'open-10k':
+      // streams only: how long opening them takes, and the server's CPU for it
+      return { ...defaultPlan({ ...args, scenario: 'direct-10k' }), publish: false };
+    case 'streams-19k':
+      return { ...defaultPlan({ ...args, scenario: 'broadcast-10k' }), connections: args.connections };
     case 'direct-10k':
       return {
         mode: 'direct',
@@ -129,6 +184,7 @@ function defaultPlan(args: LoadgenArgs): ScenarioPlan {
         rate: 0,
         stalled: 0,
         messageBytes: 0,
+        ...PLAN_DEFAULTS,
       };
     case 'latency-250':
       return {
@@ -139,6 +195,7 @@ function defaultPlan(args: LoadgenArgs): ScenarioPlan {
         rate: 200,
         stalled: 0,
         messageBytes: 0,
+        ...PLAN_DEFAULTS,
       };
     case 'slow-readers':
       // latency-250, with 4 KB messages and readers that never read.
@@ -410,6 +467,7 @@ async function main(): Promise<void> {
   const answered = new GrowU8();
   let sent = 0; // messages published so far (= next sequence number)
   let pumpPublish: () => void = () => undefined;
+  let lastCompleteNs = 0; // count mode: when the last measured message reached all its streams
 
   const dispatch = (c: Conn, data: string, hasId: boolean, now: number): void => {
     if (!hasId) {
@@ -482,6 +540,9 @@ async function main(): Promise<void> {
     }
     deliveredPerSeq.ensure(seq);
     const n = ++deliveredPerSeq.a[seq];
+    if (n >= expectedFor(seq) && seq >= measuredFrom && seq < measuredTo && now > lastCompleteNs) {
+      lastCompleteNs = now;
+    }
     if (n >= expectedFor(seq) && seqState.a[seq] === 1) {
       seqState.a[seq] = 2;
       outstanding--;
@@ -572,10 +633,15 @@ async function main(): Promise<void> {
   // One read buffer for every stream socket: each read is parsed synchronously and whatever must outlive
   // it (a partial line, the event's data) is copied, so the buffer can be reused by the next read.
   const readBuffer = Buffer.allocUnsafe(64 * 1024);
+  // On loopback, streams come from 127.0.0.1-8 in turn: one source address has 28,000 ephemeral ports, and
+  // once most are taken (open streams plus the TIME_WAIT of earlier runs), each connect() searches for a
+  // free one: 19,000 streams then took twice as long to open, for the load generator, not the server.
+  const loopback = args.host === '127.0.0.1';
   const openOneNet = (c: Conn, path: string): void => {
     const socket = net.connect({
       host: args.host,
       port: args.port,
+      ...(loopback ? { localAddress: `127.0.0.${1 + (c.index % 8)}` } : {}),
       noDelay: true,
       onread: {
         buffer: readBuffer,
@@ -652,6 +718,7 @@ async function main(): Promise<void> {
       `(${args.connectConcurrency} in flight, ${args.sseClient} client)…`,
   );
   const connectStart = performance.now();
+  const serverCpuConnectStart = readProcCpuMs(args.serverPid);
   const connectProgress = setInterval(() => {
     log(`… ${readyCount}/${N} open, ${settled - readyCount} failed`);
   }, 2000);
@@ -662,6 +729,11 @@ async function main(): Promise<void> {
   await Promise.race([connectFinished, sleep(180_000)]);
   clearInterval(connectProgress);
   const connectMs = performance.now() - connectStart;
+  const serverCpuConnectEnd = readProcCpuMs(args.serverPid);
+  const connectServerCpuMs =
+    serverCpuConnectStart !== null && serverCpuConnectEnd !== null
+      ? serverCpuConnectEnd - serverCpuConnectStart
+      : null;
   connectTimes.sort((a, b) => a - b);
   log(
     `${readyCount}/${N} open in ${(connectMs / 1000).toFixed(2)} s` +
@@ -760,7 +832,10 @@ async function main(): Promise<void> {
   await sleep(2000);
   const memIdle = readProcMem(args.serverPid);
   let memSettled: ReturnType<typeof readProcMem> = null;
-  const idleSeconds = plan.connections >= 1000 ? Math.max(0, args.idleSeconds ?? 0) : 0;
+  const idleSeconds =
+    plan.connections >= 1000 && plan.publish && plan.messages === 0 ? Math.max(0, args.idleSeconds ?? 0) : 0;
+  const serverCpuIdleStart = readProcCpuMs(args.serverPid);
+  let idleServerCpuMs: number | null = null;
   if (idleSeconds > 0) {
     for (let second = 1; second <= idleSeconds; second++) {
       await sleep(1000);
@@ -772,6 +847,9 @@ async function main(): Promise<void> {
       }
     }
     memSettled = readProcMem(args.serverPid);
+    const serverCpuIdleEnd = readProcCpuMs(args.serverPid);
+    idleServerCpuMs =
+      serverCpuIdleStart !== null && serverCpuIdleEnd !== null ? serverCpuIdleEnd - serverCpuIdleStart : null;
   }
   const stalledOpenAtPublish = stalled.filter((s) => s.connected && s.closedAtNs === null).length;
   // The gateway's own count of open broadcast streams (healthy + stalled); null without /metrics.
@@ -797,6 +875,16 @@ async function main(): Promise<void> {
     noDelay: true,
   };
   const pubAgent = new http.Agent(pubAgentOptions);
+  const pipelined =
+    plan.pipeline > 0 && plan.publish
+      ? new PipelinedPublisher(args.host, args.port, plan.pipelineConnections, plan.pipeline)
+      : null;
+  // count mode (plan.messages > 0): the measured messages are [measuredFrom, measuredTo)
+  let measuredFrom = Infinity;
+  let measuredTo = Infinity;
+  let measuredFirstSendNs = 0;
+  let lastAckNs = 0;
+  let measuredFailed = 0;
   const postHist = new LatencyHistogram();
   const acked = new GrowU8();
   const sentAt = new GrowF64();
@@ -841,6 +929,13 @@ async function main(): Promise<void> {
       if (inWindow) {
         postHist.record(nowNs() - sendNs);
       }
+      if (seq >= measuredFrom && seq < measuredTo) {
+        if (ok) {
+          lastAckNs = nowNs();
+        } else {
+          measuredFailed++;
+        }
+      }
       if (ok) {
         failedInARow = 0;
         acked.a[seq] = 1;
@@ -863,6 +958,10 @@ async function main(): Promise<void> {
       }
       pumpPublish();
     };
+    if (pipelined !== null) {
+      pipelined.post(path, 'text/plain', body, finish);
+      return;
+    }
     const req = http.request(
       {
         host: args.host,
@@ -882,6 +981,12 @@ async function main(): Promise<void> {
     req.end(body);
   };
 
+  let countReached: () => void = () => undefined;
+  const countDone = new Promise<void>((resolve) => {
+    countReached = resolve;
+  });
+  const finishCount = (): void => countReached();
+
   let publishStartMs = 0;
   pumpPublish = (): void => {
     if (!publishing) {
@@ -891,7 +996,17 @@ async function main(): Promise<void> {
     if (plan.rate > 0) {
       due = Math.floor(((performance.now() - publishStartMs) / 1000) * plan.rate) + 1;
     }
-    while (inFlight < plan.inFlight && outstanding < plan.window && sent < due) {
+    const limit = Math.min(due, measuredTo);
+    if (sent >= measuredTo) {
+      finishCount();
+      return;
+    }
+    while (
+      inFlight < plan.inFlight &&
+      outstanding < plan.window &&
+      sent < limit &&
+      (pipelined === null || pipelined.capacity > 0)
+    ) {
       publishOne(sent++);
     }
   };
@@ -916,13 +1031,19 @@ async function main(): Promise<void> {
     pumpPublish();
   };
 
-  log(
-    (plan.rate > 0
-      ? `publishing ${plan.rate} msg/s to ${openAtPublish} streams`
-      : `publishing as fast as the server absorbs (${plan.inFlight} POSTs in flight, ` +
-        `≤${plan.window} undelivered) to ${openAtPublish} streams`) +
-      ` for ${args.warmupSeconds} s warm-up + ${args.seconds} s measured…`,
-  );
+  if (plan.publish) {
+    log(
+      (plan.rate > 0
+        ? `publishing ${plan.rate} msg/s to ${openAtPublish} streams`
+        : `publishing as fast as the server absorbs (${plan.inFlight} POSTs in flight` +
+          (pipelined !== null
+            ? `: ${plan.pipeline} pipelined on each of ${plan.pipelineConnections} connections`
+            : '') +
+          `, ≤${plan.window} undelivered) to ${openAtPublish} streams`) +
+        ` for ${args.warmupSeconds} s warm-up + ` +
+        (plan.messages > 0 ? `${plan.messages} messages measured…` : `${args.seconds} s measured…`),
+    );
+  }
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   let cpuStart = process.cpuUsage();
   let serverCpuStart = readProcCpuMs(args.serverPid);
@@ -931,7 +1052,7 @@ async function main(): Promise<void> {
   publishStartMs = performance.now();
   windowStartNs = nowNs() + args.warmupSeconds * 1e9;
   windowEndNs = windowStartNs + args.seconds * 1e9;
-  publishing = true;
+  publishing = plan.publish;
   const sweeper = setInterval(sweep, 100);
   const ticker = plan.rate > 0 ? setInterval(pumpPublish, 1) : null;
   let lastDelivered = 0;
@@ -949,7 +1070,8 @@ async function main(): Promise<void> {
     const p99 = hist.percentileMs(0.99);
     log(
       `t=${((t - publishStartMs) / 1000).toFixed(0)}s${t < windowStartMs ? ' (warm-up)' : ''}` +
-        ` published ${sent} (answered 201: ${ackedCount}), ${Math.round(rate).toLocaleString('en-US')} events/s,` +
+        ` published ${sent}${Number.isFinite(measuredTo) ? `/${measuredTo}` : ''} (answered 201: ${ackedCount}),` +
+        ` ${Math.round(rate).toLocaleString('en-US')} events/s,` +
         ` latency p99 so far ${p99 === null ? '-' : p99.toFixed(2)} ms` +
         (slow
           ? `, stalled readers dropped by the server: ${stalled.filter((s) => s.closedAtNs !== null).length}` +
@@ -958,14 +1080,27 @@ async function main(): Promise<void> {
     );
   }, 1000);
   pumpPublish();
-  await sleep(args.warmupSeconds * 1000);
+  await sleep(plan.publish ? args.warmupSeconds * 1000 : 0);
   // measurement window starts
   windowStartMs = performance.now();
   cpuStart = process.cpuUsage();
   serverCpuStart = readProcCpuMs(args.serverPid);
   machineStart = readMachineBusyMs();
   loopDelay.enable();
-  await sleep(args.seconds * 1000);
+  if (!plan.publish) {
+    // open-10k: nothing to publish
+  } else if (plan.messages > 0) {
+    measuredFrom = sent;
+    measuredTo = sent + plan.messages;
+    measuredFirstSendNs = nowNs();
+    windowStartNs = measuredFirstSendNs;
+    windowEndNs = Infinity;
+    pumpPublish();
+    // bounded: a server that stops answering ends the run after 120 s
+    await Promise.race([countDone, sleep(120_000)]);
+  } else {
+    await sleep(args.seconds * 1000);
+  }
   publishing = false;
   if (ticker) {
     clearInterval(ticker);
@@ -999,6 +1134,7 @@ async function main(): Promise<void> {
     deliveredPerSeq.ensure(sent);
   }
   const tailMs = performance.now() - publishEndMs;
+  const serverCpuAtTailEnd = readProcCpuMs(args.serverPid);
   clearInterval(progress);
   clearInterval(sweeper);
   const memAfter = readProcMem(args.serverPid);
@@ -1061,6 +1197,7 @@ async function main(): Promise<void> {
   }
   sseAgent.destroy();
   pubAgent.destroy();
+  pipelined?.destroy();
 
   const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
   const slowExtras: Record<string, unknown> = {};
@@ -1118,6 +1255,24 @@ async function main(): Promise<void> {
   }
   const wallS = windowWallMs / 1000;
   const loadgenCpuMs = (cpuWindow.user + cpuWindow.system) / 1000;
+  const countExtras: Record<string, unknown> = {};
+  if (plan.messages > 0 && plan.publish) {
+    // from the first measured POST to the later of its last answer and its last delivery
+    const doneNs = Math.max(lastAckNs, lastCompleteNs);
+    const seconds = (doneNs - measuredFirstSendNs) / 1e9;
+    Object.assign(countExtras, {
+      messages_measured: Math.max(0, Math.min(sent, measuredTo) - measuredFrom),
+      messages_failed: measuredFailed,
+      messages_s: round(seconds, 3),
+      messages_per_s: seconds > 0 ? round(plan.messages / seconds, 1) : null,
+      server_cpu_us_per_message:
+        serverCpuStart !== null && serverCpuAtTailEnd !== null
+          ? round(((serverCpuAtTailEnd - serverCpuStart) * 1000) / plan.messages, 1)
+          : null,
+    });
+  }
+  const keepAliveMs = args.keepAliveMs ?? 0;
+  const idleRounds = keepAliveMs > 0 ? (idleSeconds * 1000) / keepAliveMs : 0;
   const result = {
     scenario: args.scenario,
     target: args.target,
@@ -1131,7 +1286,17 @@ async function main(): Promise<void> {
       p99: percentileOf(connectTimes, 0.99) === null ? null : round(percentileOf(connectTimes, 0.99) ?? 0, 1),
       max: connectTimes.length === 0 ? null : round(connectTimes[connectTimes.length - 1], 1),
     },
-    publish_mode: plan.rate > 0 ? `paced ${plan.rate}/s` : `max, ${plan.inFlight} in flight`,
+    connect_concurrency: args.connectConcurrency,
+    // the server's CPU while the streams were opening
+    connect_server_cpu_ms: connectServerCpuMs === null ? null : Math.round(connectServerCpuMs),
+    publish_mode: !plan.publish
+      ? 'none'
+      : plan.rate > 0
+        ? `paced ${plan.rate}/s`
+        : plan.pipeline > 0
+          ? `max, ${plan.pipeline} pipelined x ${plan.pipelineConnections} connections`
+          : `max, ${plan.inFlight} in flight`,
+    ...countExtras,
     published: sent,
     published_acked: ackedCount,
     publish_per_s: round(ackedInWindow / wallS, 1),
@@ -1170,14 +1335,24 @@ async function main(): Promise<void> {
       memBefore && memSettled && streamsConnectedAtStart > 0
         ? round((memSettled.rssKb - memBefore.rssKb) / streamsConnectedAtStart, 2)
         : null,
+    // the server's CPU while the streams idled (keep-alive comments only)
+    idle_server_cpu_ms: idleServerCpuMs === null ? null : Math.round(idleServerCpuMs),
+    keepalive_ms: keepAliveMs > 0 ? keepAliveMs : null,
+    idle_cpu_ms_per_keepalive_round:
+      idleServerCpuMs !== null && idleRounds > 0 ? round(idleServerCpuMs / idleRounds, 1) : null,
     server_cpu_pct:
-      serverCpuStart !== null && serverCpuEnd !== null
+      plan.publish && serverCpuStart !== null && serverCpuEnd !== null
         ? round(((serverCpuEnd - serverCpuStart) / windowWallMs) * 100, 1)
         : null,
-    loadgen_cpu_pct: round((loadgenCpuMs / windowWallMs) * 100, 1),
+    // (no publishing window in open-10k: these three are null there)
+    loadgen_cpu_pct: plan.publish ? round((loadgenCpuMs / windowWallMs) * 100, 1) : null,
     // CPU used on this machine by everything except the server and this load generator (100 = one core)
     other_cpu_pct:
-      machineStart !== null && machineEnd !== null && serverCpuStart !== null && serverCpuEnd !== null
+      plan.publish &&
+      machineStart !== null &&
+      machineEnd !== null &&
+      serverCpuStart !== null &&
+      serverCpuEnd !== null
         ? round(
             (Math.max(0, machineEnd - machineStart - (serverCpuEnd - serverCpuStart) - loadgenCpuMs) /
               windowWallMs) *

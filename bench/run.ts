@@ -10,7 +10,13 @@
  * the plain node:http reference). The gateway runs on a fresh PostgreSQL database on BENCH_REPORTS_PG_URL's
  * server (dropped afterwards), or on embedded PGlite in a temp DATA_DIR when that server is not there.
  *
- * Scenarios: broadcast-10k, direct-10k, latency-250 (250 streams, 200 msg/s) and slow-readers
+ * Scenarios: broadcast-10k, direct-10k, direct-pipelined (10,000 user streams, then 20,000 messages, one
+ * POST /v2/message each, pipelined up to 32 deep on each of 2 keep-alive connections: messages/s from the first
+ * POST to the last answer or delivery, whichever is later, and server CPU per message), open-10k (10,000 user
+ * streams opened with 500 connects in flight: the time, and the server's CPU while they opened), streams-19k
+ * (19,000 /events streams, as many as the 20,000 open files a process may have here allow: time to open them,
+ * RSS per stream after they idled, server CPU per keep-alive round while idle, a broadcast to all of them),
+ * latency-250 (250 streams, 200 msg/s) and slow-readers
  * (latency-250 with 4096-byte messages plus 25 stalled readers that never read: does the server drop
  * them, and do the healthy readers keep their latency? see loadgen.ts), and kafka-latency: a real
  * single-node Kafka broker (scripts/kafka-broker.js; jars fetched once with Maven), the gateway with
@@ -43,8 +49,13 @@
  *      BENCH_REPORTS_IN_FLIGHT (64 PUTs), BENCH_REPORTS_STORES (postgres,pglite), BENCH_REPORTS_WARMUP_SECONDS (5:
  *      a cold gateway needs a few seconds of load before its latency settles),
  *      BENCH_REPORTS_PG_URL (postgres://postgres@127.0.0.1:5432/test: where the bench database is created).
+ *      BENCH_PUBLISH_PIPELINE (0 = the scenario's own: direct-pipelined 32, the others use node:http's agent),
+ *      BENCH_PUBLISH_CONNECTIONS (2: pipelining connections), BENCH_MESSAGES (direct-pipelined: 20000),
+ *      BENCH_MAX_STREAMS (streams-19k: 19000). open-10k takes BENCH_CONNECT_CONCURRENCY too (its default: 500).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc.: the env
  * names without BENCH_, in lower case with dashes) override the env: `npm run bench -- --scenarios=kafka-latency`.
+ * `--name value` works as `--name=value`, and `--only x,y` is `--scenarios=x,y`. After the table, the summary
+ * prints each scenario's figures as a ratio to the node:http baseline's in the same run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -69,6 +80,9 @@ type ScenarioName = SseScenarioName | 'kafka-latency' | 'reports-transitions' | 
 const SCENARIO_NAMES: readonly ScenarioName[] = [
   'broadcast-10k',
   'direct-10k',
+  'direct-pipelined',
+  'open-10k',
+  'streams-19k',
   'latency-250',
   'slow-readers',
   'kafka-latency',
@@ -110,7 +124,19 @@ interface Options {
   reportsWarmupSeconds: number;
   reportsStores: ReportsStore[];
   reportsPgUrl: string;
+  /** Pipelined POSTs per connection and connections for publishing (0 = the scenario's default). */
+  publishPipeline: number;
+  publishConnections: number;
+  /** direct-pipelined: messages measured (0 = its default, 20,000). */
+  messages: number;
+  /** open-10k: connects in flight (500 unless BENCH_CONNECT_CONCURRENCY or a flag says otherwise). */
+  openConcurrency: number;
+  /** streams-19k: streams opened. */
+  maxStreams: number;
 }
+
+/** The gateway's keep-alive comment interval on /events, set explicitly so CPU per round is known. */
+const BROADCAST_PING_MS = 10_000;
 
 type Result = Record<string, unknown>;
 
@@ -120,14 +146,21 @@ function log(msg: string): void {
 
 function parseOptions(): Options {
   const flags = new Map<string, string>();
-  for (const arg of process.argv.slice(2)) {
-    const m = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (!m) {
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    // --name=value or --name value
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(argv[i]);
+    const value = m?.[2] ?? argv[i + 1];
+    if (!m || value === undefined || (m[2] === undefined && value.startsWith('--'))) {
       throw new Error(
-        `unknown argument ${arg} (use --connections=N --seconds=S --targets=a,b --scenarios=x,y)`,
+        `unknown argument ${argv[i]} (use --connections=N --seconds=S --targets=a,b --only x,y)`,
       );
     }
-    flags.set(m[1], m[2]);
+    if (m[2] === undefined) {
+      i++;
+    }
+    // --only is --scenarios
+    flags.set(m[1] === 'only' ? 'scenarios' : m[1], value);
   }
   const pick = (flag: string, env: string, def: string): string => flags.get(flag) ?? process.env[env] ?? def;
   const list = (s: string): string[] =>
@@ -186,6 +219,12 @@ function parseOptions(): Options {
       return s;
     }),
     reportsPgUrl: pick('reports-pg-url', 'BENCH_REPORTS_PG_URL', 'postgres://postgres@127.0.0.1:5432/test'),
+    publishPipeline: Math.floor(num('publish-pipeline', 'BENCH_PUBLISH_PIPELINE', 0, 0, 1024)),
+    publishConnections: Math.floor(num('publish-connections', 'BENCH_PUBLISH_CONNECTIONS', 0, 0, 64)),
+    messages: Math.floor(num('messages', 'BENCH_MESSAGES', 0, 0, 10_000_000)),
+    openConcurrency: Math.floor(num('connect-concurrency', 'BENCH_CONNECT_CONCURRENCY', 500, 1, 5000)),
+    // the open-files limit is 20,000 per process: the load generator holds every stream plus a few more
+    maxStreams: Math.floor(num('max-streams', 'BENCH_MAX_STREAMS', 19_000, 1, 19_500)),
   };
 }
 
@@ -425,12 +464,18 @@ async function runOneOn(
 ): Promise<Result> {
   let server: StartedServer;
   try {
-    server = await startServer(target, scenario, opts, { env: { DATABASE_URL: databaseUrl } });
+    server = await startServer(target, scenario, opts, {
+      env: { DATABASE_URL: databaseUrl, BROADCAST_PING_MS: String(BROADCAST_PING_MS) },
+    });
   } catch (err) {
     return { scenario, target, error: err instanceof Error ? err.message : String(err) };
   }
   const small = scenario === 'latency-250' || scenario === 'slow-readers';
-  const connections = small ? Math.min(250, opts.connections) : opts.connections;
+  const connections = small
+    ? Math.min(250, opts.connections)
+    : scenario === 'streams-19k'
+      ? opts.maxStreams
+      : opts.connections;
   log(
     `scenario ${scenario}: connecting ${connections}` +
       (scenario === 'slow-readers' ? ` (+ ${opts.stalled} stalled)` : '') +
@@ -444,11 +489,19 @@ async function runOneOn(
       host: '127.0.0.1',
       port: server.port,
       serverPid: server.child.pid ?? 0,
-      connections: opts.connections,
+      connections: scenario === 'streams-19k' ? opts.maxStreams : opts.connections,
       seconds: opts.seconds,
       warmupSeconds: opts.warmupSeconds,
       tailSeconds: 10,
-      connectConcurrency: opts.connectConcurrency,
+      connectConcurrency: scenario === 'open-10k' ? opts.openConcurrency : opts.connectConcurrency,
+      publishPipeline: opts.publishPipeline,
+      publishConnections: opts.publishConnections,
+      messages: opts.messages,
+      // /events streams get a keep-alive comment every BROADCAST_PING_MS; the baseline sends none
+      keepAliveMs:
+        target === 'gateway' && (scenario === 'broadcast-10k' || scenario === 'streams-19k')
+          ? BROADCAST_PING_MS
+          : 0,
       payloadBytes: opts.payloadBytes,
       publishConcurrency: opts.publishConcurrency,
       sseClient: opts.sseClient,
@@ -683,6 +736,8 @@ function summary(results: Result[]): void {
   for (const r of rows) {
     process.stderr.write(`${line(r)}\n`);
   }
+  requestNotes(results);
+  ratios(results);
   kafkaNotes(results);
   reportsNotes(results);
   const notes = results.filter((r) => r.scenario === 'slow-readers' && typeof r.error !== 'string');
@@ -713,6 +768,96 @@ function summary(results: Result[]): void {
           : '') +
         '\n',
     );
+  }
+}
+
+/** The per-request scenarios and streams-19k: the figures that the table has no column for. */
+function requestNotes(results: Result[]): void {
+  for (const r of results) {
+    if (typeof r.error === 'string') {
+      continue;
+    }
+    const who = String(r.target);
+    const conn = (r.connect_ms ?? {}) as Record<string, unknown>;
+    const opened =
+      `${fmt(r.connections_open)}/${fmt(r.connections)} streams open in ${fmt(Number(conn.total) / 1000, 2)} s ` +
+      `(${fmt(r.connect_concurrency)} in flight), server CPU ${fmt(Number(r.connect_server_cpu_ms) / 1000, 2)} s`;
+    if (r.scenario === 'direct-pipelined') {
+      const post = (r.post_latency_ms ?? {}) as Record<string, unknown>;
+      process.stderr.write(
+        `  direct-pipelined ${who}: ${fmt(r.messages_measured)} messages (${String(r.publish_mode)}) in ` +
+          `${fmt(r.messages_s, 2)} s = ${fmt(r.messages_per_s)} msg/s; POST p50 ${fmt(post.p50, 2)} / ` +
+          `p99 ${fmt(post.p99, 2)} ms; server CPU ${fmt(r.server_cpu_us_per_message)} µs/message; ` +
+          `lost ${fmt(r.lost)}, duplicated ${fmt(r.duplicates)}, misdelivered ${fmt(r.misdelivered)}, ` +
+          `failed ${fmt(r.messages_failed)}\n`,
+      );
+    } else if (r.scenario === 'open-10k') {
+      process.stderr.write(`  open-10k ${who}: ${opened}\n`);
+    } else if (r.scenario === 'streams-19k') {
+      process.stderr.write(
+        `  streams-19k ${who}: ${opened}; RSS per stream ${fmt(r.server_rss_kb_per_conn, 1)} kB 2 s after, ` +
+          `${fmt(r.server_rss_kb_per_conn_settled, 1)} kB after ${fmt(r.server_idle_seconds)} s idle ` +
+          `(server RSS ${fmt(r.server_rss_mb_settled, 1)} MB); idle CPU ${fmt(r.idle_server_cpu_ms)} ms` +
+          (typeof r.idle_cpu_ms_per_keepalive_round === 'number'
+            ? ` = ${fmt(r.idle_cpu_ms_per_keepalive_round, 1)} ms per keep-alive round (every ${fmt(r.keepalive_ms)} ms)`
+            : '') +
+          `; broadcast ${fmt(r.events_per_s)} deliveries/s, lost ${fmt(r.lost)}\n`,
+      );
+    }
+  }
+}
+
+/** What each scenario is judged by, and whether more is better. */
+const RATIO_FIGURES: Partial<
+  Record<ScenarioName, { label: string; higherIsBetter: boolean; of: (r: Result) => unknown }[]>
+> = {
+  'broadcast-10k': [{ label: 'deliveries/s', higherIsBetter: true, of: (r) => r.events_per_s }],
+  'streams-19k': [
+    { label: 'deliveries/s', higherIsBetter: true, of: (r) => r.events_per_s },
+    { label: 'open time', higherIsBetter: false, of: (r) => (r.connect_ms as Result | undefined)?.total },
+    { label: 'idle RSS/stream', higherIsBetter: false, of: (r) => r.server_rss_kb_per_conn_settled },
+  ],
+  'direct-10k': [{ label: 'msg/s', higherIsBetter: true, of: (r) => r.publish_per_s }],
+  'direct-pipelined': [
+    { label: 'msg/s', higherIsBetter: true, of: (r) => r.messages_per_s },
+    { label: 'server CPU/msg', higherIsBetter: false, of: (r) => r.server_cpu_us_per_message },
+  ],
+  'open-10k': [
+    { label: 'open time', higherIsBetter: false, of: (r) => (r.connect_ms as Result | undefined)?.total },
+    { label: 'server CPU', higherIsBetter: false, of: (r) => r.connect_server_cpu_ms },
+  ],
+  'latency-250': [
+    { label: 'p99', higherIsBetter: false, of: (r) => (r.latency_ms as Result | undefined)?.p99 },
+  ],
+  'slow-readers': [
+    { label: 'p99', higherIsBetter: false, of: (r) => (r.latency_ms as Result | undefined)?.p99 },
+  ],
+};
+
+/** Gateway / baseline for each scenario that ran on both targets in this run. */
+function ratios(results: Result[]): void {
+  const lines: string[] = [];
+  for (const [scenario, figures] of Object.entries(RATIO_FIGURES)) {
+    const gateway = results.find((r) => r.scenario === scenario && r.target === 'gateway' && !('error' in r));
+    const baseline = results.find(
+      (r) => r.scenario === scenario && r.target === 'baseline-node-http' && !('error' in r),
+    );
+    if (!gateway || !baseline) {
+      continue;
+    }
+    const parts = figures.map(({ label, higherIsBetter, of }) => {
+      const g = of(gateway);
+      const b = of(baseline);
+      if (typeof g !== 'number' || typeof b !== 'number' || b === 0) {
+        return `${label} -`;
+      }
+      return `${label} ${fmt(g / b, 2)}x (${fmt(g, 1)} vs ${fmt(b, 1)}, ${higherIsBetter ? 'higher' : 'lower'} is better)`;
+    });
+    lines.push(`  ${scenario}: ${parts.join('; ')}`);
+  }
+  if (lines.length > 0) {
+    log('gateway / plain node:http baseline, this run:');
+    process.stderr.write(lines.join('\n') + '\n');
   }
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AppModule } from './app.module';
 import { BusTransportStrategy } from './bus/transport/bus-transport.strategy';
 import { DrainingExpressAdapter } from './common/http/express-adapter';
+import { publicFiles } from './common/http/public-files';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 
 /** Builds the configured application, not yet listening: used by main.ts and by the e2e tests. */
@@ -51,6 +52,6 @@ export async function createApp(env: Record<string, string | undefined> = {}): P
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   // The reports page (public/, plain files, no build step) at /.
-  app.useStaticAssets(join(__dirname, '..', 'public'), { index: 'index.html', maxAge: 0 });
+  app.use(publicFiles(join(__dirname, '..', 'public')));
   return app;
 }

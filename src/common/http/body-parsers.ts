@@ -1,20 +1,56 @@
 import { json, RequestHandler, text } from 'express';
 import { jsonDepthLimit } from './json-depth';
 
+type BodyKind = 'json' | 'text';
+
 /**
  * Bodies are parsed here instead of by Nest's defaults: a form body (what `curl -d` sends) is kept
  * as raw text, since publishes take the body itself as the message, byte for byte; parsing it as
  * a form would turn "+" into spaces and split at "&". JSON stays JSON, nested at most `maxJsonDepth`
- * levels (deeper gets 400). Larger bodies get 413.
+ * levels (deeper gets 400). Larger bodies get 413. Other media types are left unread.
+ *
+ * One handler reads the media type once and hands the request to the one parser it needs: chained,
+ * each parser (and the router and Nest around each) looked at every request again, a sixth of a
+ * publish's CPU.
  */
-export function bodyParsers(limitBytes: number, maxJsonDepth: number): RequestHandler[] {
-  return [
-    json({ limit: limitBytes }),
-    jsonDepthLimit(maxJsonDepth),
-    text({
-      limit: limitBytes,
-      type: ['text/*', 'application/x-www-form-urlencoded'],
-      defaultCharset: 'utf-8',
-    }),
-  ];
+export function bodyParser(limitBytes: number, maxJsonDepth: number): RequestHandler {
+  const parseJson = json({ limit: limitBytes, type: () => true });
+  const checkDepth = jsonDepthLimit(maxJsonDepth);
+  const parseText = text({ limit: limitBytes, type: () => true, defaultCharset: 'utf-8' });
+  // (a request without a body goes through the parser untouched: it checks that first)
+  return (request, response, next) => {
+    switch (bodyKindOf(request.headers['content-type'])) {
+      case 'json':
+        parseJson(request, response, (error?: unknown) => {
+          if (error !== undefined && error !== null) {
+            next(error);
+          } else {
+            checkDepth(request, response, next);
+          }
+        });
+        return;
+      case 'text':
+        parseText(request, response, next);
+        return;
+      case null:
+        next();
+    }
+  };
+}
+
+/** application/json is JSON; text/* and application/x-www-form-urlencoded are text; case-insensitive. */
+export function bodyKindOf(contentType: string | undefined): BodyKind | null {
+  if (contentType === undefined) {
+    return null;
+  }
+  const end = contentType.indexOf(';');
+  const type = (end < 0 ? contentType : contentType.slice(0, end)).trim().toLowerCase();
+  if (type === 'application/json') {
+    return 'json';
+  }
+  if (type === 'application/x-www-form-urlencoded') {
+    return 'text';
+  }
+  const subtype = type.startsWith('text/') ? type.slice(5) : '';
+  return subtype.length > 0 && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(subtype) ? 'text' : null;
 }

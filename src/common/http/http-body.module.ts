@@ -1,6 +1,6 @@
 import { Inject, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { bodyParsers } from './body-parsers';
+import { bodyParser } from './body-parsers';
 
 /**
  * Parses request bodies as Nest middleware, after the request logger, so that a body refused here
@@ -12,7 +12,7 @@ export class HttpBodyModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(...bodyParsers(this.config.BODY_LIMIT_BYTES, this.config.BODY_JSON_MAX_DEPTH))
+      .apply(bodyParser(this.config.BODY_LIMIT_BYTES, this.config.BODY_JSON_MAX_DEPTH))
       .forRoutes('{*path}');
   }
 }

@@ -612,3 +612,45 @@ describe('GET /sse: kafka:<topic> and kafka:<topic>:<key> (topics of KAFKA_SSE_T
     }
   });
 });
+
+describe('GET /sse: a connection carrying a temperature stream', () => {
+  it('ends after MAX_SSE_CONNECTION_TIME with a retry hint, as the temperature route does, and resumes every stream', async () => {
+    const running = await startApp({ MAX_SSE_CONNECTION_TIME: '700ms' });
+    try {
+      const { baseUrl } = running;
+      const entity = unique('bounded');
+      expect(
+        (await fetch(`${baseUrl}/api/temperature/${entity}/registration`, { method: 'POST' })).status,
+      ).toBe(201);
+      const names = [`temperature:${entity}`, 'broadcast'];
+      const bounded = await SseReader.open(`${baseUrl}/sse?${query(names)}`);
+      const unbounded = await SseReader.open(`${baseUrl}/sse?${query(['broadcast', 'v2:bounded'])}`);
+      await waitForPositions(bounded, 2);
+      await bounded.waitForEnd(5_000);
+      expect(bounded.raw).toMatch(/: connection time limit reached, reconnect\n\nretry: \d+\n\n$/);
+      expect(unbounded.ended).toBe(false);
+
+      // What came while it was away reaches it once it resumes, on both of its streams.
+      await post(
+        `${baseUrl}/api/temperature/${entity}/observations`,
+        '{"temperature":21}',
+        'application/json',
+      );
+      await post(`${baseUrl}/events`, 'while away', 'text/plain');
+      const resumed = await SseReader.open(`${baseUrl}/sse?${query(names)}`, {
+        'last-event-id': bounded.lastEventId,
+      });
+      await resumed.waitForEvents(3); // the observation; broadcast's `connected` (every connection), then the broadcast
+      expect(
+        eventsOf(resumed, `temperature:${entity}`).map(
+          ({ data }) => (JSON.parse(data) as { type: string }).type,
+        ),
+      ).toEqual(['TemperatureRead']);
+      expect(eventsOf(resumed, 'broadcast').map(({ data }) => data)).toEqual(['connected', 'while away']);
+      resumed.close();
+      unbounded.close();
+    } finally {
+      await running.close();
+    }
+  });
+});

@@ -11,7 +11,7 @@ import { MAX_COMPOSITE_ID_LENGTH } from './composite-event-id';
 import { MultiplexQueryDto } from './dto/multiplex-query.dto';
 import { Multiplexer } from './multiplexer';
 import { MAX_STREAMS } from './stream-catalog';
-import { requestedStreams, StreamsGuard, userStreamsOf } from './streams.guard';
+import { maxDurationSettingsOf, requestedStreams, StreamsGuard, userStreamsOf } from './streams.guard';
 
 const EXAMPLE = [
   'retry: 2000',
@@ -44,6 +44,7 @@ export class MultiplexController {
   @SseRoute({
     stream: 'multiplex',
     users: userStreamsOf,
+    maxDurationSetting: maxDurationSettingsOf,
     keepAlive: { comment: 'keep-alive', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
   })
   @ApiOperation({

@@ -1,6 +1,7 @@
 import { applyDecorators, Injectable, SetMetadata } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { AccessRule } from '../auth/access-rule';
+import { NumericSetting } from '../sse/sse.constants';
 import { SseItem } from '../sse/sse-replay';
 
 /** Metadata key that marks a provider as a stream kind of `GET /sse`. */
@@ -35,6 +36,11 @@ export interface StreamKind {
    * (the topic of `kafka:<topic>:<key>`).
    */
   accessValue?(parameter: string): string;
+  /**
+   * The setting that bounds how long the single route's connection lasts; a multiplexed connection
+   * carrying this stream is bounded by it too (then every stream resumes from the composite id).
+   */
+  readonly maxDurationSetting?: NumericSetting;
   /** The single route's stream name when it is capped per user (the parameter is the user). */
   readonly userCap?: string;
   /** The events the single route sends, after `lastEventId` when given. */

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@
 import { Request } from 'express';
 import { accessRefusal } from '../auth/access-check';
 import { AuthenticatedRequest } from '../auth/access.guard';
-import { StreamUser } from '../sse/sse.constants';
+import { NumericSetting, StreamUser } from '../sse/sse.constants';
 import { RequestedStream, StreamCatalog } from './stream-catalog';
 
 const STREAMS = Symbol('requested streams');
@@ -49,5 +49,12 @@ export function requestedStreams(request: Request): RequestedStream[] {
 export function userStreamsOf(request: Request): StreamUser[] {
   return requestedStreams(request).flatMap(({ kind, parameter }) =>
     kind.userCap === undefined ? [] : [{ stream: kind.userCap, user: parameter }],
+  );
+}
+
+/** The settings that bound the time of the streams a request carries (temperature's), for @SseRoute. */
+export function maxDurationSettingsOf(request: Request): NumericSetting[] {
+  return requestedStreams(request).flatMap(({ kind }) =>
+    kind.maxDurationSetting === undefined ? [] : [kind.maxDurationSetting],
   );
 }

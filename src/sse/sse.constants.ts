@@ -4,7 +4,9 @@ import { AppConfig } from '../config/app-config';
 /** Metadata key of the options @SseRoute() puts on a handler. */
 export const SSE_ROUTE_OPTIONS = 'sse:route-options';
 
-type NumericSetting = { [K in keyof AppConfig]-?: AppConfig[K] extends number ? K : never }[keyof AppConfig];
+export type NumericSetting = {
+  [K in keyof AppConfig]-?: AppConfig[K] extends number ? K : never;
+}[keyof AppConfig];
 
 export interface SseRouteOptions {
   /** Name of the stream in metrics and logs. */
@@ -17,9 +19,11 @@ export interface SseRouteOptions {
   keepAlive: { comment: string; intervalSetting: NumericSetting };
   /**
    * The setting that bounds how long one connection lasts, in ms; the server then ends it with a
-   * retry hint and the client resumes with Last-Event-ID. Unbounded when absent.
+   * retry hint and the client resumes with Last-Event-ID. Unbounded when absent. A function reads them
+   * from the request after the guards ran (a multiplexed connection: those of the streams it
+   * carries), and the shortest applies.
    */
-  maxDurationSetting?: NumericSetting;
+  maxDurationSetting?: NumericSetting | ((request: Request) => readonly NumericSetting[]);
   /**
    * Whose streams the connection carries, for the per-user cap, when the request names more than
    * one (a multiplexed connection); read after the guards ran. Each counts against its user.

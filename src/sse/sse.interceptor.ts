@@ -184,11 +184,9 @@ export class SseInterceptor implements NestInterceptor {
           this.config[route.keepAlive.intervalSetting],
           route.keepAlive.comment,
         );
-        if (route.maxDurationSetting !== undefined) {
-          timeLimit = setTimeout(
-            () => stop('connection time limit reached, reconnect'),
-            this.config[route.maxDurationSetting],
-          );
+        const maxDuration = maxDurationOf(route, request, this.config);
+        if (maxDuration !== undefined) {
+          timeLimit = setTimeout(() => stop('connection time limit reached, reconnect'), maxDuration);
         }
         // A stream lasts as long as its token (AUTH_MODE=jwt): then the client reconnects with a new one.
         const expiresAt = (request as AuthenticatedRequest).auth?.expiresAt;
@@ -211,6 +209,13 @@ export class SseInterceptor implements NestInterceptor {
       };
     });
   }
+}
+
+/** How long the connection may last, in ms (the shortest of its route's settings); unbounded: undefined. */
+function maxDurationOf(route: SseRouteOptions, request: Request, config: AppConfig): number | undefined {
+  const setting = route.maxDurationSetting;
+  const settings = typeof setting === 'function' ? setting(request) : setting === undefined ? [] : [setting];
+  return settings.length === 0 ? undefined : Math.min(...settings.map((name) => config[name]));
 }
 
 /** The user streams a request opens, for the per-user cap: the route's own, or those it names. */

@@ -12,6 +12,7 @@ export class TemperatureStreamKind implements StreamKind {
   readonly prefix = 'temperature';
   readonly pattern = 'temperature:<entity id>';
   readonly access = ENTITY_STREAM_ACCESS;
+  readonly maxDurationSetting = 'MAX_SSE_CONNECTION_TIME';
 
   constructor(private readonly temperature: TemperatureService) {}
 

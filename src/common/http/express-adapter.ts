@@ -32,13 +32,9 @@ export class DrainingExpressAdapter extends ExpressAdapter {
     // Node takes the check interval only when the server is made, so this one replaces Nest's
     // (which nothing has listened on yet).
     (this.getHttpServer() as http.Server).removeAllListeners('request');
-    const app = this.getInstance<express.Express>();
     const server = http.createServer(
-      {
-        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-        ...madeWithExpressPrototypes(app),
-      },
-      app,
+      { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+      this.getInstance<http.RequestListener>(),
     );
     server.on('connection', (socket: Socket) => {
       this.connections.set(socket, undefined);
@@ -106,34 +102,6 @@ export class DrainingExpressAdapter extends ExpressAdapter {
     }
     return super.close();
   }
-}
-
-/**
- * Express gives every request and response its own prototypes (`app.request`, `app.response`) with
- * Object.setPrototypeOf() when it starts handling them: about 8 µs a request here, and objects whose
- * shape changed after they were made. Made with those prototypes from the start, Express's
- * setPrototypeOf() finds them already in place and changes nothing.
- */
-function madeWithExpressPrototypes(
-  app: express.Express,
-): Pick<http.ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
-  // Node's own constructors are plain functions, callable on an object with another prototype.
-  function ExpressRequest(this: http.IncomingMessage, socket: Socket): void {
-    http.IncomingMessage.call(this, socket);
-  }
-  ExpressRequest.prototype = app.request;
-  function ExpressResponse(this: http.ServerResponse, request: http.IncomingMessage, options?: object): void {
-    (http.ServerResponse as unknown as (request: http.IncomingMessage, options?: object) => void).call(
-      this,
-      request,
-      options,
-    );
-  }
-  ExpressResponse.prototype = app.response;
-  return {
-    IncomingMessage: ExpressRequest as unknown as typeof http.IncomingMessage,
-    ServerResponse: ExpressResponse as unknown as typeof http.ServerResponse,
-  };
 }
 
 /**

@@ -251,7 +251,8 @@ export class KafkaFanoutConsumer {
 
   /**
    * A publish of this process, acknowledged: delivered now when it is the very next record of its
-   * partition here, else left to the consumer, which delivers it in order.
+   * partition here, else left to the consumer, which delivers it in order. Either way its position
+   * is a vector any stream of the topic can resume after.
    */
   acknowledged(
     state: TopicState,
@@ -270,11 +271,16 @@ export class KafkaFanoutConsumer {
         return record;
       }
     }
+    // Consumed before its acknowledgement came back: streams already have it, under this id.
+    const consumed = state.log.recordAt(partition, offset);
+    if (consumed) {
+      return consumed;
+    }
     return {
       topic: state.log.topic,
       key: routedKey,
       value,
-      position: String(offset + 1),
+      position: state.log.positionAfter(partition, offset),
       timestamp: Date.now(),
     };
   }

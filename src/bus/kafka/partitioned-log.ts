@@ -115,6 +115,33 @@ export class PartitionedLog {
     return this.next.length === 0 ? '0' : this.next.join('.');
   }
 
+  /**
+   * The held record at `offset` of `partition`, if this process has consumed it: looked for from the
+   * newest, where a record whose publish was just acknowledged is.
+   */
+  recordAt(partition: number, offset: number): PartitionedRecord | undefined {
+    if ((this.next[partition] ?? 0) <= offset) {
+      return undefined;
+    }
+    for (let seq = this.nextSeq - 1; seq >= this.firstSeq; seq--) {
+      const record = this.ring[seq % this.capacity];
+      if (record?.partition === partition && record.offset <= offset) {
+        return record.offset === offset ? record : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** A resume point just after `offset` of `partition`: what this process holds, and that record. */
+  positionAfter(partition: number, offset: number): string {
+    const next = Array.from(
+      { length: Math.max(this.next.length, partition + 1) },
+      (_, index) => this.next[index] ?? 0,
+    );
+    next[partition] = Math.max(next[partition], offset + 1);
+    return next.join('.');
+  }
+
   /** The position before everything held: reading after it replays all of it. */
   beforeOldest(): string {
     return this.retainedFrom.length === 0 ? '0' : this.retainedFrom.join('.');

@@ -843,7 +843,7 @@ async function main(): Promise<void> {
     transitions_ok_in_window: okInWindow,
     transitions_per_s: transitionsPerS,
     rate_achieved: transitionsPerS >= args.rate * 0.98,
-    // the issue's target: at least 2,000 transitions/s with PUT -> SSE p99 under 20 ms
+    // the target: at least 2,000 transitions/s with PUT -> SSE p99 under 20 ms
     issue_target_met: transitionsPerS >= 2000 && latency.p99 !== null && latency.p99 < 20,
     // 2xx answers by the second of the measured window in which the PUT was sent
     transitions_by_s: okPerSecond,

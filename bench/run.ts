@@ -861,7 +861,7 @@ function ratios(results: Result[]): void {
   }
 }
 
-/** kafka-latency: the figures the issue asks about, beside the Kafka-only baseline. */
+/** kafka-latency: produce -> SSE latency and loss, beside the Kafka-only baseline. */
 function kafkaNotes(results: Result[]): void {
   for (const r of results) {
     if (r.scenario !== 'kafka-latency' || typeof r.error === 'string') {
@@ -884,7 +884,7 @@ function kafkaNotes(results: Result[]): void {
   }
 }
 
-/** reports-transitions: per store, the rate reached and PUT -> SSE latency, against the issue's target. */
+/** reports-transitions: per store, the rate reached and PUT -> SSE latency, against the target (2,000/s, p99 under 20 ms). */
 function reportsNotes(results: Result[]): void {
   for (const r of results) {
     if (r.scenario !== 'reports-transitions' || typeof r.error === 'string') {

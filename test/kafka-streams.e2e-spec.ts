@@ -144,11 +144,17 @@ describe('resume ids and oversized records on the Kafka bus', () => {
 
   it('treats a Last-Event-ID past the end of the topic, or one that does not parse, as a gap, then goes on live', async () => {
     const user = unique('ahead');
+    // Read back before the resumes below, so that they come after them (a publish is acknowledged
+    // when Kafka has it, which can be before this instance has read it back).
+    const earlier = await SseReader.open(`${app.baseUrl}/v2/sse?username=${user}`);
+    await earlier.waitForPosition();
     for (const n of [1, 2]) {
       expect(
         (await post(`${app.baseUrl}/v2/message?username=${user}`, `old ${n}`, 'text/plain')).status,
       ).toBe(201);
     }
+    await earlier.waitForEvents(2, 10_000);
+    earlier.close();
     for (const lastEventId of ['999999', '999999.999999', 'garbage', 'mwwj113o-2']) {
       const reader = await SseReader.open(`${app.baseUrl}/v2/sse?username=${user}`, {
         'last-event-id': lastEventId,

@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.factory';
 import { sharedDatabaseUrl } from './postgres';
@@ -11,6 +12,13 @@ export interface RunningApp {
 }
 
 /**
+ * The Kafka client id of this spec file's apps (each file loads this module anew): it names their
+ * command consumer groups, so that the apps of a file share them, as instances of one deployment do,
+ * and never take the commands meant for another file's apps running at the same time.
+ */
+export const TEST_KAFKA_CLIENT_ID = `sse-gateway-e2e-${randomBytes(4).toString('hex')}`;
+
+/**
  * The real application, listening on a free loopback port. Its reports go to the run's PostgreSQL
  * database unless `env` says otherwise (`DATABASE_URL: ''` and a DATA_DIR for PGlite).
  */
@@ -19,6 +27,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     LOG_LEVEL: 'silent',
     SSE_RETRY_MS: '100',
     DATABASE_URL: sharedDatabaseUrl(),
+    KAFKA_CLIENT_ID: TEST_KAFKA_CLIENT_ID,
     ...env,
   });
   await app.listen(0, '127.0.0.1');

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { waitUntil } from './app';
+import { TEST_KAFKA_CLIENT_ID, waitUntil } from './app';
 import { sharedDatabaseUrl } from './postgres';
 
 export const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -21,6 +21,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
       HOST: '127.0.0.1',
       SSE_RETRY_MS: '250',
       DATABASE_URL: sharedDatabaseUrl(),
+      KAFKA_CLIENT_ID: TEST_KAFKA_CLIENT_ID,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

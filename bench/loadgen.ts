@@ -45,18 +45,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { LatencyHistogram } from './latency-histogram';
 import { PipelinedPublisher } from './pipelined-publisher';
 import { readMachineBusyMs, readProcCpuMs, readProcMem, round } from './proc';
+import { SCENARIOS, type ScenarioName } from './scenarios';
 import { SseStream, type SseSink } from './sse-stream';
-
-export const SCENARIOS = [
-  'broadcast-10k',
-  'direct-10k',
-  'direct-pipelined',
-  'open-10k',
-  'streams-19k',
-  'latency-250',
-  'slow-readers',
-] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface LoadgenArgs {
   scenario: ScenarioName;

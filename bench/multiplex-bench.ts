@@ -15,12 +15,9 @@
  * Standalone: `node dist-bench/bench/multiplex-bench.js [connections] [seconds]` after
  * `npm run build && tsc -p tsconfig.bench.json`; run.ts calls runMultiplexBench() for the scenario.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { LatencyHistogram } from './latency-histogram';
@@ -33,17 +30,16 @@ export interface MultiplexBenchOptions {
   connections: number;
   seconds: number;
   warmupSeconds: number;
-  /** The gateway's entry point (dist/main.js). */
-  gatewayMain: string;
-  logDir: string;
   connectConcurrency: number;
+  /** Starts the gateway (in-memory bus, embedded store) for one mode, as the bench starts every server. */
+  startGateway: (mode: Mode) => Promise<{ child: ChildProcess; port: number }>;
+  stopGateway: (child: ChildProcess) => Promise<unknown>;
   log: (message: string) => void;
 }
 
-type Mode = 'single' | 'multiplexed';
+export type Mode = 'single' | 'multiplexed';
 const IN_FLIGHT = 8;
 const WINDOW = 32;
-const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Runs both modes, single-stream first; resolves to one result per mode. */
 export async function runMultiplexBench(options: MultiplexBenchOptions): Promise<Record<string, unknown>[]> {
@@ -78,7 +74,7 @@ interface Connection {
 
 async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Record<string, unknown>> {
   const { log } = options;
-  const server = await startGateway(mode, options);
+  const server = await options.startGateway(mode);
   const connections: Connection[] = [];
   try {
     const histogram = new LatencyHistogram();
@@ -223,7 +219,7 @@ async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Reco
     for (const connection of connections) {
       connection.socket.destroy();
     }
-    await stopGateway(server.child);
+    await options.stopGateway(server.child);
   }
 }
 
@@ -267,83 +263,6 @@ function postBroadcast(agent: http.Agent, port: number, body: string): Promise<n
   });
 }
 
-async function startGateway(
-  mode: Mode,
-  options: MultiplexBenchOptions,
-): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  fs.mkdirSync(options.logDir, { recursive: true });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-multiplex-'));
-  const logFile = path.join(options.logDir, `gateway-${MULTIPLEX_SCENARIO}-${mode}.log`);
-  const fd = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, [options.gatewayMain], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      AUTH_MODE: 'off',
-      DATA_DIR: dataDir,
-      DATABASE_URL: '',
-      KAFKA_BROKERS: '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SSE_MAX_CONNECTIONS: '25000',
-      SSE_MAX_CONNECTIONS_PER_USER: '10',
-    },
-    stdio: ['ignore', fd, fd],
-  });
-  fs.closeSync(fd);
-  child.once('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const started = performance.now();
-  while (performance.now() - started < 30_000) {
-    if (child.exitCode !== null) {
-      throw new Error(`the gateway exited (${child.exitCode}) before it answered /health; see ${logFile}`);
-    }
-    if ((await health(port)) === 200) {
-      options.log(`gateway for ${mode} is up (pid ${child.pid})`);
-      return { child, port };
-    }
-    await sleep(100);
-  }
-  await stopGateway(child);
-  throw new Error(`the gateway did not answer /health within 30 s; see ${logFile}`);
-}
-
-async function stopGateway(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return;
-  }
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-function health(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/health' }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.once('error', () => resolve(0));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -354,29 +273,4 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
     }
     await sleep(5);
   }
-}
-
-if (require.main === module) {
-  const [connections = '10000', seconds = '10'] = process.argv.slice(2);
-  runMultiplexBench({
-    connections: Number(connections),
-    seconds: Number(seconds),
-    warmupSeconds: 1,
-    gatewayMain: path.join(ROOT, 'dist', 'main.js'),
-    logDir: path.join(ROOT, 'dist-bench', 'logs'),
-    connectConcurrency: 256,
-    log: (message) => process.stderr.write(`[bench] ${message}\n`),
-  })
-    .then((results) => {
-      for (const result of results) {
-        process.stdout.write(`${JSON.stringify(result)}\n`);
-      }
-      if (results.some((result) => 'error' in result)) {
-        process.exitCode = 1;
-      }
-    })
-    .catch((error: unknown) => {
-      process.stderr.write(`[bench] failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-      process.exit(1);
-    });
 }

@@ -71,20 +71,15 @@ import { Client } from 'pg';
 
 import type * as KafkaBrokerScript from '../scripts/kafka-broker';
 import type { KafkaLoadgenArgs } from './kafka-loadgen';
-import type { LoadgenArgs, ScenarioName as SseScenarioName } from './loadgen';
+import type { LoadgenArgs } from './loadgen';
+import { SCENARIOS as SSE_SCENARIOS, type ScenarioName as SseScenarioName } from './scenarios';
 import type { ReportsLoadgenArgs, ReportsStore } from './reports-loadgen';
 import { MULTIPLEX_SCENARIO, runMultiplexBench } from './multiplex-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 type ScenarioName = SseScenarioName | 'kafka-latency' | 'reports-transitions' | typeof MULTIPLEX_SCENARIO;
 const SCENARIO_NAMES: readonly ScenarioName[] = [
-  'broadcast-10k',
-  'direct-10k',
-  'direct-pipelined',
-  'open-10k',
-  'streams-19k',
-  'latency-250',
-  'slow-readers',
+  ...SSE_SCENARIOS,
   'kafka-latency',
   'reports-transitions',
   MULTIPLEX_SCENARIO,
@@ -929,7 +924,18 @@ async function main(): Promise<void> {
     for (const target of opts.targets) {
       if (scenario === MULTIPLEX_SCENARIO) {
         // Gateway only (the baseline has no GET /sse): one line with single streams, one multiplexed.
-        for (const result of target === 'gateway' ? await runMultiplexBench({ ...opts, log }) : []) {
+        for (const result of target === 'gateway'
+          ? await runMultiplexBench({
+              ...opts,
+              log,
+              startGateway: (mode) =>
+                startServer(target, scenario, opts, {
+                  logName: `gateway-${MULTIPLEX_SCENARIO}-${mode}`,
+                  env: { DATABASE_URL: '', KAFKA_BROKERS: '' },
+                }),
+              stopGateway: stopServer,
+            })
+          : []) {
           results.push(result);
           process.stdout.write(JSON.stringify(result) + '\n');
         }

@@ -9,7 +9,7 @@ import { SseItem } from '../sse/sse-replay';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { UserQueryDto, UserStreamQueryDto } from './dto/user-query.dto';
-import { USER_STREAM_ACCESS } from './events.constants';
+import { USER_STREAM_ACCESS, V2_STREAM } from './events.constants';
 import { EventsService } from './events.service';
 
 @ApiTags('v2: per-user messages')
@@ -20,7 +20,7 @@ export class EventsController {
   @Access(USER_STREAM_ACCESS)
   @Sse('sse')
   @SseRoute({
-    stream: 'v2',
+    stream: V2_STREAM,
     userQuery: 'username',
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
   })

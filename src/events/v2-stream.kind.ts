@@ -3,7 +3,7 @@ import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/strea
 import { parameterByDto } from '../multiplex/stream-parameter';
 import { SseItem } from '../sse/sse-replay';
 import { UserQueryDto } from './dto/user-query.dto';
-import { USER_STREAM_ACCESS } from './events.constants';
+import { USER_STREAM_ACCESS, V2_STREAM } from './events.constants';
 import { EventsService } from './events.service';
 
 /** `v2:<username>` in GET /sse: what GET /v2/sse?username=<username> sends. */
@@ -12,7 +12,7 @@ export class V2StreamKind implements StreamKind {
   readonly prefix = 'v2';
   readonly pattern = 'v2:<username>';
   readonly access = USER_STREAM_ACCESS;
-  readonly userCap = 'v2';
+  readonly userCap = V2_STREAM;
 
   constructor(private readonly events: EventsService) {}
 

@@ -9,7 +9,7 @@ import { LastEventId } from '../sse/last-event-id.decorator';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { V3UserQueryDto, V3UserStreamQueryDto } from './dto/v3-user-query.dto';
-import { USER_STREAM_ACCESS } from './events.constants';
+import { USER_STREAM_ACCESS, V3_STREAM } from './events.constants';
 import { V3EventsService } from './v3-events.service';
 
 @ApiTags('v3: per-user messages over Kafka')
@@ -20,7 +20,7 @@ export class V3EventsController {
   @Access(USER_STREAM_ACCESS)
   @Sse('sse')
   @SseRoute({
-    stream: 'v3',
+    stream: V3_STREAM,
     userQuery: 'username',
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
   })

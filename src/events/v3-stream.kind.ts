@@ -3,7 +3,7 @@ import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/strea
 import { parameterByDto } from '../multiplex/stream-parameter';
 import { SseItem } from '../sse/sse-replay';
 import { V3UserQueryDto } from './dto/v3-user-query.dto';
-import { USER_STREAM_ACCESS } from './events.constants';
+import { USER_STREAM_ACCESS, V3_STREAM } from './events.constants';
 import { V3EventsService } from './v3-events.service';
 
 /** `v3:<username>` in GET /sse: what GET /v3/sse?username=<username> sends. */
@@ -12,7 +12,7 @@ export class V3StreamKind implements StreamKind {
   readonly prefix = 'v3';
   readonly pattern = 'v3:<username>';
   readonly access = USER_STREAM_ACCESS;
-  readonly userCap = 'v3';
+  readonly userCap = V3_STREAM;
 
   constructor(private readonly events: V3EventsService) {}
 

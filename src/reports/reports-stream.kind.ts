@@ -3,7 +3,7 @@ import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/strea
 import { parameterByDto } from '../multiplex/stream-parameter';
 import { SseItem } from '../sse/sse-replay';
 import { UserIdQueryDto } from './dto/user-id-query.dto';
-import { REPORT_STREAM_ACCESS } from './reports.constants';
+import { REPORT_STREAM_ACCESS, REPORTS_STREAM } from './reports.constants';
 import { ReportsService } from './reports.service';
 
 /** `reports:<user uuid>` in GET /sse: what GET /v4/sse?user_id=<uuid> sends, resumable from the database. */
@@ -12,7 +12,7 @@ export class ReportsStreamKind implements StreamKind {
   readonly prefix = 'reports';
   readonly pattern = 'reports:<user uuid>';
   readonly access = REPORT_STREAM_ACCESS;
-  readonly userCap = 'v4';
+  readonly userCap = REPORTS_STREAM;
 
   constructor(private readonly reports: ReportsService) {}
 

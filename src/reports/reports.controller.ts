@@ -20,7 +20,7 @@ import { UpdateReportDto } from './dto/update-report.dto';
 import { UserIdQueryDto, UserIdStreamQueryDto } from './dto/user-id-query.dto';
 import { Report } from './report';
 import { describeTransitions } from './report-status.machine';
-import { REPORT_STREAM_ACCESS } from './reports.constants';
+import { REPORT_STREAM_ACCESS, REPORTS_STREAM } from './reports.constants';
 import { ReportsService } from './reports.service';
 
 @ApiTags('v4: reports')
@@ -69,7 +69,7 @@ export class ReportsController {
   @Access(REPORT_STREAM_ACCESS)
   @Sse('sse')
   @SseRoute({
-    stream: 'v4',
+    stream: REPORTS_STREAM,
     userQuery: 'user_id',
     userIgnoresCase: true,
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'REPORTS_KEEPALIVE_MS' },

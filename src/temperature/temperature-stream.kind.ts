@@ -3,7 +3,7 @@ import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/strea
 import { parameterByDto } from '../multiplex/stream-parameter';
 import { SseItem } from '../sse/sse-replay';
 import { EntityIdParamDto } from './dto/entity-id-param.dto';
-import { ENTITY_STREAM_ACCESS } from './temperature.constants';
+import { ENTITY_STREAM_ACCESS, ENTITY_STREAM_MAX_DURATION_SETTING } from './temperature.constants';
 import { TemperatureService } from './temperature.service';
 
 /** `temperature:<entity id>` in GET /sse: what GET /api/temperature/events/<id> sends (history, then live). */
@@ -12,7 +12,7 @@ export class TemperatureStreamKind implements StreamKind {
   readonly prefix = 'temperature';
   readonly pattern = 'temperature:<entity id>';
   readonly access = ENTITY_STREAM_ACCESS;
-  readonly maxDurationSetting = 'MAX_SSE_CONNECTION_TIME';
+  readonly maxDurationSetting = ENTITY_STREAM_MAX_DURATION_SETTING;
 
   constructor(private readonly temperature: TemperatureService) {}
 

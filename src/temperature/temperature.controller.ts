@@ -16,7 +16,7 @@ import { SseRoute } from '../sse/sse-route.decorator';
 import { EntityIdParamDto } from './dto/entity-id-param.dto';
 import { ObservationDto } from './dto/observation.dto';
 import { RecordedTemperatureEventDto } from './dto/temperature-event.dto';
-import { ENTITY_STREAM_ACCESS } from './temperature.constants';
+import { ENTITY_STREAM_ACCESS, ENTITY_STREAM_MAX_DURATION_SETTING } from './temperature.constants';
 import { TemperatureService } from './temperature.service';
 
 @ApiTags('temperature entities')
@@ -52,7 +52,7 @@ export class TemperatureController {
   @SseRoute({
     stream: 'temperature',
     keepAlive: { comment: 'keep-alive', intervalSetting: 'TEMPERATURE_KEEPALIVE_MS' },
-    maxDurationSetting: 'MAX_SSE_CONNECTION_TIME',
+    maxDurationSetting: ENTITY_STREAM_MAX_DURATION_SETTING,
   })
   @ApiOperation({
     summary:

@@ -65,19 +65,26 @@ describe(PartitionedLog.name, () => {
     }
   });
 
-  it('treats a position past the end of the topic as a gap from what this process took, in that partition', () => {
+  it('treats a position past the end of the topic in any partition as a gap from what this process took, in every partition', () => {
     const log = new PartitionedLog('t', 10, 1_000_000);
     log.startAt(0, 0);
     log.startAt(1, 0);
     log.append(0, 0, null, 'p0', 1);
     log.append(1, 0, null, 'p1', 1);
     // Partition 0 ends at 1, partition 1 at 4 (another instance has read further).
-    expect(log.readAfter('999999.2', undefined, [1, 4])).toMatchObject({
+    expect(log.readAfter('999999.2', undefined, [1, 4])).toEqual({
+      records: [],
       complete: false,
-      resumeAfter: '1.2',
-      liveFloor: [1, 2],
+      resumeAfter: '1.1',
     });
-    expect(log.readAfter('999999', undefined, [1, 4])).toMatchObject({ complete: false, resumeAfter: '1.0' });
+    // Too few offsets for the topic: the missing ones are not read from the beginning either.
+    expect(log.readAfter('999999', undefined, [1, 4])).toEqual({
+      records: [],
+      complete: false,
+      resumeAfter: '1.1',
+    });
+    // Within the ends, a position ahead of this process is one another instance has read further.
+    expect(log.readAfter('1.3', undefined, [1, 4])).toMatchObject({ complete: true, liveFloor: [1, 3] });
     // Without the ends, a position ahead of this process is one it has not caught up with yet.
     expect(log.readAfter('999999.1').liveFloor).toEqual([999999, 1]);
   });

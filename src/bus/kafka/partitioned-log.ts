@@ -149,13 +149,18 @@ export class PartitionedLog {
 
   /**
    * Held records after `position`, optionally of one key, oldest first. A position that does not
-   * parse, or that is past `ends` (the topic's end offsets, when known) in some partition, was not
-   * issued by the topic: there is no telling what the client missed, so that partition (every
-   * partition, for one that does not parse) goes on from what this process has taken, with a gap.
+   * parse, or that is past `ends` (the topic's end offsets, when known) in any partition, was not
+   * issued by the topic: there is no telling what the client missed in any partition (its other
+   * offsets are no more the client's than that one), so every partition goes on from what this
+   * process has taken, with a gap.
    */
   readAfter(position: string, key?: string, ends?: readonly number[]): PartitionedRead {
     const requested = parsePosition(position);
-    if (requested === undefined) {
+    if (
+      requested === undefined ||
+      (ends !== undefined &&
+        requested.some((asked, partition) => asked > Math.max(ends[partition] ?? 0, this.next[partition] ?? 0)))
+    ) {
       return { records: [], complete: false, resumeAfter: this.head() };
     }
     const partitions = Math.max(this.next.length, requested.length);
@@ -166,11 +171,6 @@ export class PartitionedLog {
       const asked = requested[partition] ?? 0;
       const held = this.retainedFrom[partition] ?? 0;
       const next = this.next[partition] ?? 0;
-      if (ends !== undefined && asked > Math.max(ends[partition] ?? 0, next)) {
-        complete = false;
-        floor[partition] = next;
-        continue;
-      }
       if (asked < held) {
         complete = false;
       }

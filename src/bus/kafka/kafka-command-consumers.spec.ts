@@ -18,7 +18,8 @@ describe(KafkaCommandConsumers.name, () => {
         return Promise.resolve();
       }),
       eachMessage: undefined as unknown as (payload: EachMessagePayload) => Promise<void>,
-      emit: (event: string) => listeners.get(event)?.({ payload: { error: new Error('x'), restart: true } }),
+      emit: (event: string, restart = true) =>
+        listeners.get(event)?.({ payload: { error: new Error('x'), restart } }),
     };
     return consumer;
   };
@@ -39,7 +40,7 @@ describe(KafkaCommandConsumers.name, () => {
       registers: [new Registry()],
     });
     const logger = { warn: jest.fn(), error: jest.fn() };
-    const sut = new KafkaCommandConsumers(kafka, 'gw', skipped, logger);
+    const sut = new KafkaCommandConsumers(kafka, 'gw', skipped, logger, 1);
     return { sut, kafka, consumers, skipped, logger };
   };
 
@@ -140,4 +141,63 @@ describe(KafkaCommandConsumers.name, () => {
     await sut.start();
     expect(kafka.consumer).toHaveBeenCalledTimes(4);
   });
+
+  it('builds a consumer again when kafkajs gives it up, and leaves a restart to kafkajs', async () => {
+    const { sut, kafka, consumers, logger } = setUp();
+    const handled = await startRecording(sut);
+    consumers[0].emit('crash', true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kafka.consumer).toHaveBeenCalledTimes(1);
+
+    consumers[0].emit('crash', false);
+    expect(logger.warn).toHaveBeenLastCalledWith('Kafka command consumer of cmds stopped (x); building it again');
+    await waitFor(() => kafka.consumer.mock.calls.length === 2 && consumers[1].run.mock.calls.length === 1);
+    expect(consumers[0].disconnect).toHaveBeenCalledTimes(1);
+    expect(kafka.consumer).toHaveBeenLastCalledWith(expect.objectContaining({ groupId: 'gw.workers' }));
+    expect(consumers[1].subscribe).toHaveBeenCalledWith({ topics: ['cmds'], fromBeginning: true });
+    consumers[1].emit('join');
+    expect(sut.joined).toBe(1);
+    await deliver(consumers[1], Buffer.from('again'));
+    expect(handled.map((record) => record.value)).toEqual(['again']);
+    // The old consumer's late events change nothing.
+    consumers[0].emit('crash', false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kafka.consumer).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps trying to build a consumer kafkajs gave up on while Kafka refuses, and stops when closed', async () => {
+    const { sut, kafka, consumers, logger } = setUp();
+    await startRecording(sut);
+    let refusals = 2;
+    kafka.consumer.mockImplementation(() => {
+      const consumer = fakeConsumer();
+      if (refusals-- > 0) {
+        consumer.connect.mockImplementation(() => Promise.reject(new Error('ECONNREFUSED')));
+      }
+      consumers.push(consumer);
+      return consumer as unknown as Consumer;
+    });
+    consumers[0].emit('crash', false);
+    await waitFor(() => consumers.length === 4 && consumers[3].run.mock.calls.length === 1);
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Could not build the Kafka command consumer of cmds again (ECONNREFUSED); retrying',
+    );
+    expect(consumers[1].disconnect).toHaveBeenCalled();
+
+    await sut.disconnect();
+    expect(consumers[3].disconnect).toHaveBeenCalledTimes(1);
+    consumers[3].emit('crash', false);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kafka.consumer).toHaveBeenCalledTimes(4);
+  });
 });
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error('condition not met within 2 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

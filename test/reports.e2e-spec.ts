@@ -288,13 +288,20 @@ describe('reports over Kafka: two instances, and status updates from v4_messages
     const reportId = created.body.reportId as string;
     const reader = await SseReader.open(`${a.baseUrl}/v4/sse?user_id=${user}`);
     const unknown = randomUUID();
-    await kcatProduce(brokers, 'v4_messages', [
-      JSON.stringify({ id: reportId, status: 'queued' }),
-      JSON.stringify({ id: reportId, status: 'completed' }), // illegal from queued
-      JSON.stringify({ id: unknown, status: 'queued' }),
-      '{"id": "not json',
-      JSON.stringify({ id: reportId, status: 'processing' }),
-    ]);
+    // One key, so one partition: handled in the order sent (records without a key are spread over
+    // the partitions, and each partition is handled on its own). Dead letters keep the key.
+    await kcatProduce(
+      brokers,
+      'v4_messages',
+      [
+        JSON.stringify({ id: reportId, status: 'queued' }),
+        JSON.stringify({ id: reportId, status: 'completed' }), // illegal from queued
+        JSON.stringify({ id: unknown, status: 'queued' }),
+        '{"id": "not json',
+        JSON.stringify({ id: reportId, status: 'processing' }),
+      ],
+      { key: reportId },
+    );
     await reader.waitForEvents(2, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     reader.close();

@@ -77,10 +77,20 @@ export async function eventually(
   }
 }
 
-/** Waits until the app's readiness check passes (its bus is connected). */
-export const ready = (app: RunningApp, timeoutMs?: number): Promise<void> =>
-  eventually(
-    async () => (await fetch(`${app.baseUrl}/health/ready`)).status === 200,
-    `${app.baseUrl} is ready`,
-    timeoutMs,
-  );
+/** Waits until the app's readiness check passes (its bus is connected); a timeout says why not. */
+export async function ready(app: RunningApp, timeoutMs?: number): Promise<void> {
+  let last = 'no answer';
+  try {
+    await eventually(
+      async () => {
+        const response = await fetch(`${app.baseUrl}/health/ready`);
+        last = `${response.status} ${await response.text()}`;
+        return response.status === 200;
+      },
+      `${app.baseUrl} is ready`,
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last /health/ready: ${last}`);
+  }
+}

@@ -9,13 +9,17 @@
  *   nest            NestJS on Express: a controller with `@Post`, `@Query('username')`, `@Body()`
  *   nest-validated  the same with a global ValidationPipe and a class-validator DTO for the query
  *
- * It shows the floor the gateway's own publish path stands on: whatever the gateway does, it cannot
- * answer a request for less than `nest-validated` costs.
+ * and the same four open `GET /v2/sse?username=<name>` streams (a text/event-stream head and one event,
+ * then nothing; Nest's own `@Sse()` on the Nest stacks): `--streams` of them, 500 connects in flight, as
+ * the `open-10k` scenario does.
  *
- *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/framework-floor.js [--requests=40000] [--rounds=2]
+ * It shows the floor the gateway's per-request paths stand on: whatever the gateway does, it cannot
+ * answer a request or open a stream for less than `nest-validated` costs.
+ *
+ *   npm run bench:floor [-- --requests=40000 --streams=10000 --rounds=2]
  */
 import 'reflect-metadata';
-import { Body, Controller, Module, Post, Query, ValidationPipe } from '@nestjs/common';
+import { Body, Controller, MessageEvent, Module, Post, Query, Sse, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { IsString, Length, Matches } from 'class-validator';
@@ -23,13 +27,18 @@ import express from 'express';
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import * as net from 'node:net';
+import { concat, NEVER, Observable, of } from 'rxjs';
 import { PipelinedPublisher } from './pipelined-publisher';
 
 const STACKS = ['node-http', 'express', 'nest', 'nest-validated'] as const;
 type Stack = (typeof STACKS)[number];
 
 const ANSWER = { delivered: 0 };
+const OPENED = 'open';
+
+/** A stream's first event, then nothing more until the client leaves. */
+const openStream = (): Observable<MessageEvent> => concat(of({ data: OPENED }), NEVER);
 
 class UsernameQuery {
   @IsString()
@@ -47,6 +56,14 @@ class PlainController {
     }
     return ANSWER;
   }
+
+  @Sse('sse')
+  stream(@Query('username') username: string): Observable<MessageEvent> {
+    if (!username) {
+      throw new Error('unexpected request');
+    }
+    return openStream();
+  }
 }
 
 @Controller('v2')
@@ -57,6 +74,14 @@ class ValidatedController {
       throw new Error('unexpected request');
     }
     return ANSWER;
+  }
+
+  @Sse('sse')
+  stream(@Query() query: UsernameQuery): Observable<MessageEvent> {
+    if (!query.username) {
+      throw new Error('unexpected request');
+    }
+    return openStream();
   }
 }
 
@@ -71,6 +96,11 @@ async function serve(stack: Stack): Promise<http.Server> {
     case 'node-http': {
       const server = http.createServer((req, res) => {
         const url = new URL(req.url ?? '/', 'http://localhost');
+        if (req.method === 'GET' && url.pathname === '/v2/sse' && url.searchParams.get('username')) {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+          res.write(`data: ${OPENED}\n\n`);
+          return;
+        }
         if (req.method !== 'POST' || url.pathname !== '/v2/message' || !url.searchParams.get('username')) {
           res.writeHead(404).end();
           return;
@@ -95,6 +125,13 @@ async function serve(stack: Stack): Promise<http.Server> {
           throw new Error('unexpected request');
         }
         res.status(201).json(ANSWER);
+      });
+      app.get('/v2/sse', (req, res) => {
+        if (!req.query.username) {
+          throw new Error('unexpected request');
+        }
+        res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+        res.write(`data: ${OPENED}\n\n`);
       });
       return listen(http.createServer(app));
     }
@@ -162,7 +199,60 @@ function load(port: number, count: number, depth = 32): Promise<void> {
   });
 }
 
-async function measure(stack: Stack, requests: number): Promise<{ perSecond: number; cpuPerRequest: number }> {
+/**
+ * Opens `count` streams, `inFlight` connects at a time; resolves with the sockets once each has its
+ * `200` head (the caller closes them). Raw sockets, so the client costs little next to the server.
+ */
+function openStreams(port: number, count: number, inFlight = 500): Promise<net.Socket[]> {
+  return new Promise((resolve, reject) => {
+    const sockets: net.Socket[] = [];
+    let started = 0;
+    let open = 0;
+    const next = (): void => {
+      const n = started++;
+      const socket = net.connect({ host: '127.0.0.1', port });
+      sockets.push(socket);
+      let head = '';
+      const onData = (chunk: Buffer): void => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n')) {
+          return;
+        }
+        socket.off('data', onData);
+        socket.resume(); // read on, and drop, whatever follows
+        if (!head.startsWith('HTTP/1.1 200')) {
+          reject(new Error(`stream ${n}: ${head.split('\r\n')[0]}`));
+          return;
+        }
+        open += 1;
+        if (open === count) {
+          resolve(sockets);
+        } else if (started < count) {
+          next();
+        }
+      };
+      socket.on('data', onData);
+      socket.once('error', (error) => reject(new Error(`stream ${n}: ${error.message}`)));
+      socket.write(
+        `GET /v2/sse?username=u${n} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+      );
+    };
+    for (let i = 0; i < Math.min(inFlight, count); i++) {
+      next();
+    }
+  });
+}
+
+interface Figures {
+  /** Requests answered (publish) or streams opened (open) per second. */
+  perSecond: number;
+  /** Server CPU per request or per stream, in µs. */
+  cpuPer: number;
+}
+
+type Load = 'publish' | 'open';
+
+async function measure(stack: Stack, requests: number, streams: number): Promise<Record<Load, Figures>> {
   const child: ChildProcess = spawn(process.execPath, [__filename, `--serve=${stack}`], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -170,14 +260,29 @@ async function measure(stack: Stack, requests: number): Promise<{ perSecond: num
     child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
     child.once('exit', (code) => reject(new Error(`${stack} server exited (${code}) before listening`)));
   });
-  try {
-    await load(port, Math.min(5_000, requests)); // warm-up: the JIT, the connections
+  const timed = async (work: () => Promise<unknown>, count: number): Promise<Figures> => {
     const cpuBefore = cpuMicros(child.pid!);
     const started = process.hrtime.bigint();
-    await load(port, requests);
+    await work();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const cpu = cpuMicros(child.pid!) - cpuBefore;
-    return { perSecond: requests / seconds, cpuPerRequest: cpu / requests };
+    return { perSecond: count / seconds, cpuPer: (cpuMicros(child.pid!) - cpuBefore) / count };
+  };
+  try {
+    // Warm-up for both paths: the JIT, the connections.
+    await load(port, Math.min(5_000, requests));
+    for (const socket of await openStreams(port, Math.min(1_000, streams))) {
+      socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const publish = await timed(() => load(port, requests), requests);
+    let sockets: net.Socket[] = [];
+    const open = await timed(async () => {
+      sockets = await openStreams(port, streams);
+    }, streams);
+    for (const socket of sockets) {
+      socket.destroy();
+    }
+    return { publish, open };
   } finally {
     child.kill('SIGTERM');
   }
@@ -187,36 +292,50 @@ async function main(): Promise<void> {
   const serveArg = process.argv.find((a) => a.startsWith('--serve='));
   if (serveArg) {
     const server = await serve(serveArg.split('=')[1] as Stack);
-    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+    process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
     return;
   }
   const requests = flag('requests', 40_000);
+  const streams = flag('streams', 10_000);
   const rounds = flag('rounds', 2);
-  const results = new Map<Stack, { perSecond: number[]; cpu: number[] }>();
+  const results = new Map<Stack, Record<Load, Figures[]>>();
   for (let round = 1; round <= rounds; round++) {
     for (const stack of STACKS) {
-      process.stderr.write(`[floor] round ${round}/${rounds}: ${stack}, ${requests} pipelined POSTs…\n`);
-      const { perSecond, cpuPerRequest } = await measure(stack, requests);
       process.stderr.write(
-        `[floor]   ${Math.round(perSecond)} requests/s, ${cpuPerRequest.toFixed(1)} µs server CPU per request\n`,
+        `[floor] round ${round}/${rounds}: ${stack}, ${requests} pipelined POSTs, then ${streams} streams…\n`,
       );
-      const entry = results.get(stack) ?? { perSecond: [], cpu: [] };
-      entry.perSecond.push(perSecond);
-      entry.cpu.push(cpuPerRequest);
+      const { publish, open } = await measure(stack, requests, streams);
+      process.stderr.write(
+        `[floor]   ${Math.round(publish.perSecond)} requests/s, ${publish.cpuPer.toFixed(1)} µs server CPU per request; ` +
+          `${streams} streams open in ${(streams / open.perSecond).toFixed(2)} s, ${open.cpuPer.toFixed(1)} µs server CPU per stream\n`,
+      );
+      const entry = results.get(stack) ?? { publish: [], open: [] };
+      entry.publish.push(publish);
+      entry.open.push(open);
       results.set(stack, entry);
     }
   }
   const base = results.get('node-http')!;
   const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-  process.stderr.write('[floor] summary (ranges over the rounds; ratio of means to node-http)\n');
-  for (const [stack, { perSecond, cpu }] of results) {
-    const line = {
-      stack,
-      requestsPerSecond: [Math.round(Math.min(...perSecond)), Math.round(Math.max(...perSecond))],
-      cpuMicrosPerRequest: [+Math.min(...cpu).toFixed(1), +Math.max(...cpu).toFixed(1)],
-      throughputRatio: +(mean(perSecond) / mean(base.perSecond)).toFixed(2),
-      cpuRatio: +(mean(cpu) / mean(base.cpu)).toFixed(2),
-    };
+  const range = (values: number[], digits: number): number[] => [
+    +Math.min(...values).toFixed(digits),
+    +Math.max(...values).toFixed(digits),
+  ];
+  process.stderr.write('[floor] summary (ranges over the rounds; ratios of the means to node-http)\n');
+  for (const [stack, figures] of results) {
+    const line: Record<string, unknown> = { stack };
+    for (const kind of ['publish', 'open'] as const) {
+      const perSecond = figures[kind].map((f) => f.perSecond);
+      const cpu = figures[kind].map((f) => f.cpuPer);
+      const basePerSecond = base[kind].map((f) => f.perSecond);
+      const baseCpu = base[kind].map((f) => f.cpuPer);
+      line[kind] = {
+        perSecond: range(perSecond, 0),
+        cpuMicros: range(cpu, 1),
+        throughputRatio: +(mean(perSecond) / mean(basePerSecond)).toFixed(2),
+        cpuRatio: +(mean(cpu) / mean(baseCpu)).toFixed(2),
+      };
+    }
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
 }

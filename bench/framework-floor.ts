@@ -25,11 +25,11 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { IsString, Length, Matches } from 'class-validator';
 import express from 'express';
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { concat, NEVER, Observable, of } from 'rxjs';
 import { PipelinedPublisher } from './pipelined-publisher';
+import { nodeVersionWarning, readProcCpuMs } from './proc';
 
 const STACKS = ['node-http', 'express', 'nest', 'nest-validated'] as const;
 type Stack = (typeof STACKS)[number];
@@ -159,10 +159,9 @@ function listen(server: http.Server): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/** User + system CPU of a process so far, in µs (from /proc; clock ticks are 10 ms here). */
+/** User + system CPU of a process so far, in µs (from /proc: 10 ms steps). */
 function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  return (readProcCpuMs(pid) ?? Number.NaN) * 1_000;
 }
 
 function flag(name: string, fallback: number): number {
@@ -294,6 +293,10 @@ async function main(): Promise<void> {
     const server = await serve(serveArg.split('=')[1] as Stack);
     process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
     return;
+  }
+  const nodeWarning = nodeVersionWarning();
+  if (nodeWarning) {
+    process.stderr.write(`[floor] ${nodeWarning}\n`);
   }
   const requests = flag('requests', 40_000);
   const streams = flag('streams', 10_000);

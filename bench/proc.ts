@@ -69,3 +69,16 @@ export function readMachineBusyMs(): number | null {
   }
   return (busy * 1000) / CLK_TCK;
 }
+
+/**
+ * A warning when the bench runs on another Node than the service's (24): its servers run on this
+ * process's Node, and on Node 20 a publish costs the gateway about twice the CPU.
+ */
+export function nodeVersionWarning(): string | undefined {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= 24
+    ? undefined
+    : `warning: running on Node ${process.version}, not the service's Node 24: figures differ (a publish costs ` +
+        'the gateway about twice the CPU on Node 20). Run it through npm (`npm run bench`, or ' +
+        '`npm exec -- node dist-bench/bench/run.js`) to use the Node that `npm ci` installed.';
+}

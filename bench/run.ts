@@ -75,6 +75,7 @@ import type { LoadgenArgs } from './loadgen';
 import { SCENARIOS as SSE_SCENARIOS, type ScenarioName as SseScenarioName } from './scenarios';
 import type { ReportsLoadgenArgs, ReportsStore } from './reports-loadgen';
 import { MULTIPLEX_SCENARIO, runMultiplexBench } from './multiplex-bench';
+import { nodeVersionWarning } from './proc';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 type ScenarioName = SseScenarioName | 'kafka-latency' | 'reports-transitions' | typeof MULTIPLEX_SCENARIO;
@@ -917,8 +918,12 @@ async function main(): Promise<void> {
   const opts = parseOptions();
   log(
     `targets ${opts.targets.join(', ')}; scenarios ${opts.scenarios.join(', ')}; ` +
-      `${opts.connections} connections, ${opts.seconds} s publishing per scenario`,
+      `${opts.connections} connections, ${opts.seconds} s publishing per scenario; node ${process.version}`,
   );
+  const nodeWarning = nodeVersionWarning();
+  if (nodeWarning) {
+    log(nodeWarning);
+  }
   const results: Result[] = [];
   for (const scenario of opts.scenarios) {
     for (const target of opts.targets) {

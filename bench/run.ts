@@ -998,6 +998,13 @@ function interrupt(signal: NodeJS.Signals): void {
 }
 process.on('SIGINT', interrupt);
 process.on('SIGTERM', interrupt);
+// However else this process ends (an uncaught error; its output piped to a reader that left, as in
+// `npm run bench | head`), the servers it started end with it instead of listening on.
+process.on('exit', () => {
+  for (const child of running) {
+    child.kill('SIGKILL');
+  }
+});
 
 main().catch((err: unknown) => {
   log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -1,10 +1,9 @@
-import { connect, Socket } from 'node:net';
 import { createApp } from '../src/app.factory';
 import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
 import { post, RunningApp, startApp, waitUntil } from './support/app';
 import { sharedDatabaseUrl } from './support/postgres';
 import { startService } from './support/service';
-import { SseReader } from './support/sse-reader';
+import { openStalledReader, SseReader } from './support/sse-reader';
 
 jest.setTimeout(60_000);
 
@@ -174,11 +173,7 @@ describe('the limits of every stream, on Kafka topic streams', () => {
 
   it('drops a reader that stops reading, answers 503 past the cap, and ends the rest on shutdown with a retry hint', async () => {
     const registry = app.app.get(SseConnectionRegistry);
-    // A client that sends its request and then never reads: the kernel buffers fill, then ours.
-    const stalled: Socket = connect(app.port, '127.0.0.1');
-    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
-    stalled.write('GET /kafka/clicks/sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
-    stalled.pause();
+    const stalled = await openStalledReader(app.port, '/kafka/clicks/sse', { Accept: 'text/event-stream' });
     const healthy = await SseReader.open(`${app.baseUrl}/kafka/clicks/sse`);
     await waitUntil(() => registry.size === 2, 'both streams are open');
 

@@ -1,12 +1,11 @@
 import { request } from 'node:http';
-import { connect, Socket } from 'node:net';
 import { MESSAGE_BUS } from '../src/bus/bus.constants';
 import { InMemoryMessageBus } from '../src/bus/in-memory-message-bus';
 import { MeteredMessageBus } from '../src/bus/metered-message-bus';
 import { KeepAliveScheduler } from '../src/sse/keep-alive.scheduler';
 import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
 import { post, RunningApp, startApp, waitUntil } from './support/app';
-import { SseReader } from './support/sse-reader';
+import { openStalledReader, SseReader } from './support/sse-reader';
 
 describe('connection caps', () => {
   let running: RunningApp;
@@ -71,11 +70,7 @@ describe('slow readers', () => {
   afterAll(() => running.close());
 
   it('disconnects a reader that stops reading; the others get every event', async () => {
-    // A client that sends its request and then never reads: the kernel buffers fill, then ours.
-    const stalled: Socket = connect(running.port, '127.0.0.1');
-    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
-    stalled.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
-    stalled.pause();
+    const stalled = await openStalledReader(running.port, '/events', { Accept: 'text/event-stream' });
     const healthy = await SseReader.open(`${running.baseUrl}/events`);
     await healthy.waitForEvents(1);
     await waitUntil(() => running.app.get(SseConnectionRegistry).size === 2, 'both streams are open');

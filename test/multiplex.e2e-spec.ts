@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { connect, Socket } from 'node:net';
 import { request } from 'node:http';
 import { SignJWT } from 'jose';
 import { MESSAGE_BUS } from '../src/bus/bus.constants';
@@ -8,7 +7,7 @@ import { MeteredMessageBus } from '../src/bus/metered-message-bus';
 import { KeepAliveScheduler } from '../src/sse/keep-alive.scheduler';
 import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
 import { post, RunningApp, startApp, waitUntil } from './support/app';
-import { ParsedEvent, SseReader } from './support/sse-reader';
+import { openStalledReader, ParsedEvent, SseReader } from './support/sse-reader';
 
 jest.setTimeout(60_000);
 
@@ -367,10 +366,7 @@ describe('GET /sse: slow readers', () => {
   afterAll(() => running.close());
 
   it('disconnects a multiplexed reader that stops reading; the others get every event', async () => {
-    const stalled: Socket = connect(running.port, '127.0.0.1');
-    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
-    stalled.write('GET /sse?stream=broadcast&stream=v2:stalled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    stalled.pause();
+    const stalled = await openStalledReader(running.port, '/sse?stream=broadcast&stream=v2:stalled');
     const healthy = await SseReader.open(`${running.baseUrl}/sse?stream=v2:stalled&stream=broadcast`);
     await healthy.waitForEvents(1);
     const registry = running.app.get(SseConnectionRegistry);
@@ -416,12 +412,9 @@ describe('GET /sse: live events behind a replay', () => {
     }
     const registry = running.app.get(SseConnectionRegistry);
     await waitUntil(() => registry.size === 0, 'the first reader is gone');
-    const stalled: Socket = connect(running.port, '127.0.0.1');
-    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
-    stalled.write(
-      `GET /sse?${query(names)} HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: ${first.lastEventId}\r\n\r\n`,
-    );
-    stalled.pause();
+    const stalled = await openStalledReader(running.port, `/sse?${query(names)}`, {
+      'Last-Event-ID': first.lastEventId,
+    });
     await waitUntil(() => registry.size === 1, 'the stalled reader is open');
     await new Promise((resolve) => setTimeout(resolve, 300)); // its socket buffers fill with the replay
     let sent = 0;

@@ -1,4 +1,5 @@
 import { ClientRequest, IncomingHttpHeaders, IncomingMessage, request } from 'node:http';
+import { connect, Socket } from 'node:net';
 import { waitUntil } from './app';
 
 export interface ParsedEvent {
@@ -145,4 +146,21 @@ export class SseReader {
         break;
     }
   }
+}
+
+/**
+ * A client that sends its GET and then never reads: the kernel's socket buffers fill, then the
+ * server's. Resolves once connected and the request is written; the caller destroys the socket.
+ */
+export async function openStalledReader(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines.join('')}\r\n`);
+  socket.pause();
+  return socket;
 }

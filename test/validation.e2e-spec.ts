@@ -187,6 +187,15 @@ describe('bad input', () => {
       says: 'text/plain',
     },
     {
+      name: 'publish an unsupported media type, chunked',
+      method: 'POST',
+      path: '/v2/message?username=a',
+      headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+      body: 'x',
+      status: 415,
+      says: 'text/plain',
+    },
+    {
       name: 'publish with an unknown charset',
       method: 'POST',
       path: '/v2/message?username=a',

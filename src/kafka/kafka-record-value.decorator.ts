@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ApiBody, ApiConsumes } from '@nestjs/swagger';
 import { Request } from 'express';
+import { hasUnreadBody } from '../common/http/body-parsers';
 
 const ACCEPTED =
   'send text/plain or application/x-www-form-urlencoded (the body is the value, byte for byte) or application/json (the JSON is the value)';
@@ -29,9 +30,7 @@ export const RecordValue = createParamDecorator((_: unknown, context: ExecutionC
   if (typeof body === 'object' && body !== null) {
     return JSON.stringify(body);
   }
-  const hasBody =
-    Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
-  if (hasBody) {
+  if (hasUnreadBody(request)) {
     throw new UnsupportedMediaTypeException(
       `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted; ${ACCEPTED}`,
     );

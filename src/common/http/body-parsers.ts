@@ -1,4 +1,5 @@
 import { json, RequestHandler, text } from 'express';
+import { IncomingMessage } from 'node:http';
 import { jsonDepthLimit } from './json-depth';
 
 type BodyKind = 'json' | 'text';
@@ -53,4 +54,15 @@ export function bodyKindOf(contentType: string | undefined): BodyKind | null {
   }
   const subtype = type.startsWith('text/') ? type.slice(5) : '';
   return subtype.length > 0 && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(subtype) ? 'text' : null;
+}
+
+/**
+ * Whether the request carries a body that no parser read (its media type is not one of ours): a
+ * Content-Length above 0, or a chunked body, which has none.
+ */
+export function hasUnreadBody(request: IncomingMessage & { body?: unknown }): boolean {
+  return (
+    request.body === undefined &&
+    (Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined)
+  );
 }

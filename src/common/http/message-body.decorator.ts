@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiCreatedResponse } from '@nestjs/swagger';
 import { Request } from 'express';
+import { hasUnreadBody } from './body-parsers';
 import { PublishedMessageDto, PublishMessageDto } from './publish-message.dto';
 
 /**
@@ -19,7 +20,7 @@ export const MessageBody = createParamDecorator((_: unknown, context: ExecutionC
   if (typeof body === 'string') {
     return { message: body };
   }
-  if (body === undefined && Number(request.headers['content-length'] ?? 0) > 0) {
+  if (hasUnreadBody(request)) {
     throw new UnsupportedMediaTypeException(
       `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted; send text/plain, application/x-www-form-urlencoded or application/json`,
     );

@@ -56,7 +56,7 @@ export class MultiplexController {
       'AUTH_MODE=jwt: every stream is checked as its own route checks it, and one the token does not give refuses the request (403 naming it).',
   })
   @ApiBadRequestResponse({
-    description: 'A stream name that is malformed, unknown or repeated (named), or more than 20',
+    description: `A stream name that is malformed, unknown or repeated (named), or more than ${MAX_STREAMS}`,
   })
   @ApiSseStream('The events of every stream named, under their names', EXAMPLE)
   stream(

@@ -20,9 +20,12 @@ export class HeartbeatController {
     userQuery: 'username',
     keepAlive: { comment: 'keep-alive-text', intervalSetting: 'HEARTBEAT_KEEPALIVE_MS' },
   })
-  @ApiOperation({ summary: '`data: hi!` every 15 s and `: keep-alive-text` every 3 s (both configurable)' })
+  @ApiOperation({
+    summary:
+      '`data: hi!` every 15 s and `: keep-alive-text` after 3 s without another write (both configurable)',
+  })
   @ApiSseStream(
-    '`data: hi!` every 15 s, `: keep-alive-text` every 3 s',
+    '`data: hi!` every 15 s, `: keep-alive-text` after 3 s without another write',
     ': keep-alive-text\n\nid: 1795635805397\ndata: hi!\n\n',
   )
   stream(@Query() _query: HeartbeatQueryDto): Observable<SseEvent> {

@@ -1,11 +1,40 @@
-import { KeepAliveScheduler } from './keep-alive.scheduler';
-import { SharedComment, SseConnection } from './sse-connection';
+import { KeepAliveScheduler, KeepAliveTarget, WriteClock } from './keep-alive.scheduler';
+import { SharedComment } from './sse-connection';
+
+/** A stream as the scheduler sees it: it stamps its writes as SseConnection does, and notes when each went out. */
+class RecordingStream implements KeepAliveTarget {
+  lastWriteAt = 0;
+  readonly writes: { at: number; text: string }[] = [];
+  private clock?: WriteClock;
+
+  stampWritesWith(clock: WriteClock | undefined): void {
+    this.clock = clock;
+    this.lastWriteAt = clock?.now ?? 0;
+  }
+
+  sendComment(comment: SharedComment): void {
+    this.write(comment.frame.toString());
+  }
+
+  write(text: string): void {
+    this.writes.push({ at: Date.now(), text });
+    if (this.clock) {
+      this.lastWriteAt = this.clock.now;
+    }
+  }
+
+  get comments(): number[] {
+    return this.writes.filter(({ text }) => text.startsWith(':')).map(({ at }) => at);
+  }
+}
 
 describe(KeepAliveScheduler.name, () => {
   let sut: KeepAliveScheduler;
+  let start: number;
 
   beforeEach(() => {
     jest.useFakeTimers();
+    start = Date.now();
     sut = new KeepAliveScheduler();
   });
   afterEach(() => {
@@ -13,32 +42,95 @@ describe(KeepAliveScheduler.name, () => {
     jest.useRealTimers();
   });
 
-  const connection = () => {
-    const comments: string[] = [];
-    const fake = { sendComment: (comment: SharedComment) => comments.push(comment.frame.toString()) };
-    return { comments, connection: fake as unknown as SseConnection };
-  };
+  const since = (times: number[]) => times.map((at) => at - start);
 
-  it('sends the comment to every registered connection on one shared timer', () => {
-    const a = connection();
-    const b = connection();
-    sut.register(a.connection, 1000, 'ping');
-    sut.register(b.connection, 1000, 'ping');
-    expect(sut.activeTimers()).toBe(1);
-    jest.advanceTimersByTime(2500);
-    expect(a.comments).toEqual([': ping\n\n', ': ping\n\n']);
-    expect(b.comments).toEqual([': ping\n\n', ': ping\n\n']);
+  it('sends an idle stream the comment once per interval, not before a whole interval and at most a tenth of one late', () => {
+    const stream = new RecordingStream();
+    sut.register(stream, 1000, 'ping');
+    jest.advanceTimersByTime(5000);
+    const gaps = since(stream.comments).map((at, i, all) => at - (i === 0 ? 0 : all[i - 1]));
+    expect(gaps.length).toBe(4);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThanOrEqual(1000);
+      expect(gap).toBeLessThanOrEqual(1100);
+    }
+    expect(stream.writes[0].text).toBe(': ping\n\n');
   });
 
-  it('stops the timer with its last connection', () => {
-    const a = connection();
-    const stopA = sut.register(a.connection, 1000, 'ping');
-    const stopB = sut.register(connection().connection, 1000, 'ping');
-    sut.register(connection().connection, 3000, 'other');
+  it('sends nothing to a stream written to more often than the interval', () => {
+    const stream = new RecordingStream();
+    sut.register(stream, 1000, 'ping');
+    for (let i = 0; i < 30; i++) {
+      jest.advanceTimersByTime(900);
+      stream.write('data: busy\n\n');
+    }
+    expect(stream.comments).toEqual([]);
+    jest.advanceTimersByTime(1100); // silent from now on: kept alive again
+    expect(since(stream.comments)).toEqual([expect.any(Number)]);
+    expect(since(stream.comments)[0]).toBeGreaterThanOrEqual(27_000 + 1000);
+  });
+
+  it('counts the interval from the last write, whatever it was', () => {
+    const stream = new RecordingStream();
+    sut.register(stream, 1000, 'ping');
+    jest.advanceTimersByTime(950);
+    stream.write('data: one\n\n');
+    jest.advanceTimersByTime(1000);
+    expect(stream.comments).toEqual([]);
+    jest.advanceTimersByTime(100);
+    expect(since(stream.comments)).toHaveLength(1);
+    expect(since(stream.comments)[0]).toBeGreaterThanOrEqual(1950);
+  });
+
+  it('gives v1 the reference output: data: hi! every 15 s, and four keep-alives between two, none beside one', () => {
+    const stream = new RecordingStream();
+    stream.write('data: hi!\n\n');
+    sut.register(stream, 3000, 'keep-alive-text');
+    const beats = setInterval(() => stream.write('data: hi!\n\n'), 15_000);
+    jest.advanceTimersByTime(60_000 + 100);
+    clearInterval(beats);
+    const lines = stream.writes.map(({ text }) => text.trim());
+    const between = lines
+      .join('\n')
+      .split('data: hi!')
+      .slice(1, -1)
+      .map((part) => part.split('\n').filter((line) => line !== '').length);
+    expect(lines.filter((line) => line === 'data: hi!')).toHaveLength(5);
+    expect(between).toEqual([4, 4, 4, 4]);
+    // Never a keep-alive within an interval of another write.
+    for (let i = 1; i < stream.writes.length; i++) {
+      if (stream.writes[i].text.startsWith(':')) {
+        expect(stream.writes[i].at - stream.writes[i - 1].at).toBeGreaterThanOrEqual(3000);
+      }
+    }
+  });
+
+  it('serves every stream of one interval and text on one timer, however many and however busy', () => {
+    const streams = Array.from({ length: 1000 }, () => new RecordingStream());
+    for (const stream of streams) {
+      sut.register(stream, 1000, 'ping');
+    }
+    expect(sut.activeTimers()).toBe(1);
+    expect(jest.getTimerCount()).toBe(1);
+    for (let i = 0; i < 20; i++) {
+      jest.advanceTimersByTime(100);
+      streams.slice(0, 500).forEach((stream) => stream.write('data: x\n\n'));
+    }
+    expect(jest.getTimerCount()).toBe(1);
+    expect(streams.slice(0, 500).every((stream) => stream.comments.length === 0)).toBe(true);
+    expect(streams.slice(500).every((stream) => stream.comments.length === 1)).toBe(true);
+  });
+
+  it('stops the timer with its last stream, and sends nothing to one that left', () => {
+    const a = new RecordingStream();
+    const stopA = sut.register(a, 1000, 'ping');
+    const stopB = sut.register(new RecordingStream(), 1000, 'ping');
+    sut.register(new RecordingStream(), 3000, 'other');
     expect(sut.activeTimers()).toBe(2);
     stopA();
-    jest.advanceTimersByTime(1000);
-    expect(a.comments).toEqual([]);
+    stopA(); // a second call changes nothing
+    jest.advanceTimersByTime(3000);
+    expect(a.writes).toEqual([]);
     stopB();
     expect(sut.activeTimers()).toBe(1);
     expect(jest.getTimerCount()).toBe(1);

@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { FlushScheduler } from './flush-scheduler';
+import type { KeepAliveTarget, WriteClock } from './keep-alive.scheduler';
 import { encodeComment, encodeRetry, toHttpChunk } from './sse-framing';
 import { SseEvent, SsePositionMarker } from './sse-event';
 import { SseItem, SseReplay } from './sse-replay';
@@ -47,7 +48,7 @@ export class SharedComment {
  * Events that come while a replay is being read wait behind it, in order, within a bound of their
  * own; a replay not read within `replayTimeoutMs` drops the client as a slow reader.
  */
-export class SseConnection {
+export class SseConnection implements KeepAliveTarget {
   /** Frames queued before the headers are out, written by start(). */
   private prelude: Buffer[] = [];
   /** The stream's starting position, when known before the headers are out: an `id:` in the first block. */
@@ -73,6 +74,9 @@ export class SseConnection {
   readonly openedAt = Date.now();
   /** Events handed to the socket so far. */
   eventsSent = 0;
+  /** When the last write was queued, on the keep-alive scheduler's clock: a keep-alive is owed only after an interval of silence. */
+  lastWriteAt = 0;
+  private writeClock?: WriteClock;
   /** Why the stream ended, for its log line; a client that leaves is the default. */
   closeReason = 'client disconnected';
   /**
@@ -230,6 +234,11 @@ export class SseConnection {
     }
   }
 
+  stampWritesWith(clock: WriteClock | undefined): void {
+    this.writeClock = clock;
+    this.lastWriteAt = clock?.now ?? 0;
+  }
+
   sendComment(comment: SharedComment): void {
     // While a replay is read, its events keep the connection alive.
     if (this.started && this.backlog.length === 0) {
@@ -344,6 +353,9 @@ export class SseConnection {
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
     this.pendingEvents += events;
+    if (this.writeClock !== undefined) {
+      this.lastWriteAt = this.writeClock.now;
+    }
     if (this.pending.length === 1) {
       this.scheduler.schedule(this);
     }

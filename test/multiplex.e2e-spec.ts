@@ -604,6 +604,43 @@ describe('GET /sse: kafka:<topic> and kafka:<topic>:<key> (topics of KAFKA_SSE_T
       await running.close();
     }
   });
+
+  it('under AUTH_MODE=jwt, checks access before existence: without the scope, a topic not listed is a 403 like one listed', async () => {
+    const running = await startApp({ KAFKA_SSE_TOPICS: 'clicks', AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
+    try {
+      const ask = async (names: string[], scope: string) => {
+        const response = await fetch(`${running.baseUrl}/sse?${query(names)}`, {
+          headers: { authorization: `Bearer ${await token(scope)}` },
+        });
+        const { message } = (await response.json()) as { message: string };
+        return { status: response.status, message };
+      };
+      // Listed, not listed, a service topic, with a key: the same answer, naming only the scope.
+      for (const topic of ['clicks', 'v2_messages', 'payments', 'payments:k-1']) {
+        const name = `kafka:${topic}`;
+        const scope = `kafka:${topic.split(':')[0]}`;
+        expect(await ask(['broadcast', name], 'publish')).toEqual({
+          status: 403,
+          message: `Stream ${JSON.stringify(name)} is not allowed: This stream needs a token with the ${JSON.stringify(scope)} scope`,
+        });
+      }
+      // A name refused for its form, or a repeat, is still a 400; it tells nothing of what the others name.
+      const malformed = await ask(['kafka:', 'kafka:payments', 'kafka:clicks:'], 'publish');
+      expect(malformed.status).toBe(400);
+      expect(malformed.message).toContain('stream "kafka:" is malformed');
+      expect(malformed.message).toContain('stream "kafka:clicks:" is malformed');
+      expect(malformed.message).not.toContain('payments');
+      expect((await ask(['nope'], 'publish')).status).toBe(400);
+      // With the scope, the client may learn that the topic is not served: a 400 naming it, as before.
+      const scoped = await ask(['kafka:payments'], 'kafka:payments');
+      expect(scoped.status).toBe(400);
+      expect(scoped.message).toBe(
+        'stream "kafka:payments" is unknown: topic "payments" is not listed in KAFKA_SSE_TOPICS',
+      );
+    } finally {
+      await running.close();
+    }
+  });
 });
 
 describe('GET /sse: a connection carrying a temperature stream', () => {

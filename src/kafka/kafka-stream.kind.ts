@@ -21,15 +21,16 @@ export class KafkaStreamKind implements StreamKind {
     if (parameter === undefined || parameter === '') {
       return { error: 'it needs a topic after the colon' };
     }
-    const { topic, key } = splitParameter(parameter);
-    if (!this.topics.isAllowed(topic)) {
-      return {
-        error: `topic ${JSON.stringify(topic)} is not listed in ${KAFKA_SSE_TOPICS_SETTING}`,
-        unknown: true,
-      };
-    }
+    const { key } = splitParameter(parameter);
     const problem = key === undefined ? undefined : keyProblem(key);
     return problem === undefined ? { parameter } : { error: problem };
+  }
+
+  unknown(parameter: string): string | undefined {
+    const { topic } = splitParameter(parameter);
+    return this.topics.isAllowed(topic)
+      ? undefined
+      : `topic ${JSON.stringify(topic)} is not listed in ${KAFKA_SSE_TOPICS_SETTING}`;
   }
 
   /** The scope `kafka:<topic>` is per topic, whatever the key. */

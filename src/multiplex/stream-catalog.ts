@@ -48,9 +48,11 @@ export class StreamCatalog implements OnModuleInit {
 
   /**
    * The streams of a `stream` query value (one name, or several), in the order given; a 400 that
-   * names every name that is malformed, unknown or repeated, or says why the list is refused.
+   * names every name that is malformed, unknown or repeated, or says why the list is refused. A
+   * well-formed name is checked for what it names only when `mayKnow` says the client may learn it
+   * (its token gives the stream); one it may not is returned as it is, for the caller to refuse.
    */
-  parse(query: unknown): RequestedStream[] {
+  parse(query: unknown, mayKnow: (stream: RequestedStream) => boolean = () => true): RequestedStream[] {
     const names = typeof query === 'string' ? [query] : query;
     if (names === undefined || (Array.isArray(names) && names.length === 0)) {
       throw new BadRequestException(
@@ -80,6 +82,11 @@ export class StreamCatalog implements OnModuleInit {
         continue;
       }
       seen.add(key);
+      const absent = parsed.kind.unknown?.(parsed.parameter);
+      if (absent !== undefined && mayKnow(parsed)) {
+        problems.push(`stream ${quote(name)} is unknown: ${absent}`);
+        continue;
+      }
       streams.push(parsed);
     }
     if (problems.length > 0) {
@@ -89,7 +96,7 @@ export class StreamCatalog implements OnModuleInit {
   }
 
   private parseName(name: string): RequestedStream | { error: string } {
-    const quoted = JSON.stringify(name.length > MAX_NAME_LENGTH ? `${name.slice(0, 40)}…` : name);
+    const quoted = quote(name);
     if (name.length === 0 || name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
       return {
         error: `stream ${quoted} is malformed: 1-${MAX_NAME_LENGTH} characters without control characters`,
@@ -103,11 +110,13 @@ export class StreamCatalog implements OnModuleInit {
     }
     const parsed = kind.parse(colon < 0 ? undefined : name.slice(colon + 1));
     if ('error' in parsed) {
-      if (parsed.unknown) {
-        return { error: `stream ${quoted} is unknown: ${parsed.error}` };
-      }
       return { error: `stream ${quoted} is malformed (${kind.pattern}): ${parsed.error}` };
     }
     return { name, kind, parameter: parsed.parameter };
   }
+}
+
+/** A name as errors show it: quoted, and cut short when too long to be one. */
+function quote(name: string): string {
+  return JSON.stringify(name.length > MAX_NAME_LENGTH ? `${name.slice(0, 40)}…` : name);
 }

@@ -7,12 +7,8 @@ import { SseItem } from '../sse/sse-replay';
 /** Metadata key that marks a provider as a stream kind of `GET /sse`. */
 export const STREAM_KIND = 'multiplex:stream-kind';
 
-/**
- * What a kind makes of the part of a stream name after `<prefix>:`; `unknown` when the name is
- * well formed but names nothing this service streams (a Kafka topic that is not open).
- */
-export type ParsedParameter =
-  { readonly parameter: string } | { readonly error: string; readonly unknown?: boolean };
+/** What a kind makes of the part of a stream name after `<prefix>:`: the parameter, or why it is malformed. */
+export type ParsedParameter = { readonly parameter: string } | { readonly error: string };
 
 /**
  * One kind of stream that `GET /sse?stream=<name>` can carry, provided by the feature that serves
@@ -29,6 +25,12 @@ export interface StreamKind {
    * gives it in the form the route uses (a UUID in lower case).
    */
   parse(parameter: string | undefined): ParsedParameter;
+  /**
+   * Why a well-formed parameter names nothing this service streams (a Kafka topic not listed), or
+   * undefined. Asked only when the token gives the stream (or there is no token), so that a refusal
+   * does not tell what exists: the single route checks the token first too.
+   */
+  unknown?(parameter: string): string | undefined;
   /** The single route's @Access() rule; its `subjectQuery` or `scopeParam` names the parameter. */
   readonly access: AccessRule;
   /**

@@ -11,8 +11,10 @@ type WithStreams = Request & { [STREAMS]?: RequestedStream[] };
 /**
  * Reads the `stream` names of a request (a 400 naming any that is malformed, unknown or repeated)
  * and, when AccessGuard verified a token (AUTH_MODE=jwt), checks each stream by its own route's
- * rule: one that the token does not give refuses the whole request with a 403 naming it. Runs
- * after AccessGuard, before any byte of the stream.
+ * rule: one that the token does not give refuses the whole request with a 403 naming it. Access is
+ * checked before existence, as on the single routes: a stream the token does not give is a 403
+ * whether or not it exists (`kafka:<topic>` of a topic not listed), so the answer does not tell
+ * which topics are served. Runs after AccessGuard, before any byte of the stream.
  */
 @Injectable()
 export class StreamsGuard implements CanActivate {
@@ -20,15 +22,19 @@ export class StreamsGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest & WithStreams>();
-    const streams = this.catalog.parse(request.query.stream);
     const token = request.auth;
-    if (token !== undefined) {
-      for (const stream of streams) {
-        const asked = stream.kind.accessValue?.(stream.parameter) ?? stream.parameter;
-        const refusal = accessRefusal(stream.kind.access, token, () => asked);
-        if (refusal !== undefined) {
-          throw new ForbiddenException(`Stream ${JSON.stringify(stream.name)} is not allowed: ${refusal}`);
-        }
+    const refusalOf = (stream: RequestedStream): string | undefined => {
+      if (token === undefined) {
+        return undefined;
+      }
+      const asked = stream.kind.accessValue?.(stream.parameter) ?? stream.parameter;
+      return accessRefusal(stream.kind.access, token, () => asked);
+    };
+    const streams = this.catalog.parse(request.query.stream, (stream) => refusalOf(stream) === undefined);
+    for (const stream of streams) {
+      const refusal = refusalOf(stream);
+      if (refusal !== undefined) {
+        throw new ForbiddenException(`Stream ${JSON.stringify(stream.name)} is not allowed: ${refusal}`);
       }
     }
     request[STREAMS] = streams;

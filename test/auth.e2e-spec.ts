@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, KeyLike, SignJWT } from 'jose';
 import { RunningApp, startApp, waitUntil } from './support/app';
 import { sharedDatabaseUrl } from './support/postgres';
+import { startService } from './support/service';
 import { SseReader } from './support/sse-reader';
 
 jest.setTimeout(60_000);
@@ -472,6 +473,87 @@ describe('tokens in logs', () => {
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});
+
+describe('refused stream requests in the log', () => {
+  it('writes one line per refused stream, on every route, with status, route, request id and the token’s subject, never the token', async () => {
+    const service = await startService({
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: SECRET,
+      KAFKA_SSE_TOPICS: 'clicks',
+    });
+    try {
+      const alice = await token(USER);
+      const forged = await token(USER, { secret: new TextEncoder().encode(`${SECRET} but another one`) });
+      const other = randomUUID();
+      // [path, token (in the header, or in the query as EventSource sends it), status, route, subject]
+      const refusals: [string, 'header' | 'query' | 'forged', number, string, string | undefined][] = [
+        ['/v1/sse?username=bob', 'header', 403, '/v1/sse', USER],
+        ['/v2/sse?username=bob', 'query', 403, '/v2/sse', USER],
+        ['/v2/sse?username=alice&unknown=1', 'header', 400, '/v2/sse', USER],
+        ['/v3/sse?username=bob', 'header', 403, '/v3/sse', USER],
+        [`/v4/sse?user_id=${other}`, 'query', 403, '/v4/sse', USER],
+        ['/events', 'forged', 401, '/events', undefined],
+        ['/api/temperature/events/not%20ok!', 'header', 400, '/api/temperature/events/:id', USER],
+        ['/api/temperature/events/sensor-1', 'forged', 401, '/api/temperature/events/:id', undefined],
+        ['/kafka/clicks/sse', 'query', 403, '/kafka/:topic/sse', USER],
+        ['/kafka/not-listed/sse', 'header', 403, '/kafka/:topic/sse', USER],
+        ['/sse?stream=v2:bob', 'header', 403, '/sse', USER],
+        ['/sse?stream=kafka:clicks', 'query', 403, '/sse', USER],
+        ['/sse?stream=nope', 'header', 400, '/sse', USER],
+        ['/sse?stream=broadcast', 'forged', 401, '/sse', undefined],
+      ];
+      for (const [index, [path, where, status]] of refusals.entries()) {
+        const bearer = where === 'forged' ? forged : alice;
+        const url =
+          where === 'header' ? path : `${path}${path.includes('?') ? '&' : '?'}access_token=${bearer}`;
+        const headers: Record<string, string> = { 'x-request-id': `refused-${index}` };
+        if (where === 'header') {
+          headers.authorization = `Bearer ${bearer}`;
+        }
+        const answer = await fetch(`${service.baseUrl}${url}`, { headers });
+        expect({ path, status: answer.status }).toEqual({ path, status });
+        await answer.text();
+      }
+      const linesOf = (id: string) =>
+        service.output
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, unknown> & { req?: { id?: string } })
+          .filter((line) => line.req?.id === id);
+      await waitUntil(
+        () => linesOf(`refused-${refusals.length - 1}`).length > 0,
+        'the last refusal was logged',
+        5_000,
+      );
+      for (const [index, [path, where, status, route, user]] of refusals.entries()) {
+        const lines = linesOf(`refused-${index}`);
+        expect({ path, lines }).toEqual({
+          path,
+          lines: [
+            expect.objectContaining({
+              msg: 'request refused',
+              req: expect.objectContaining({ id: `refused-${index}`, method: 'GET' }) as unknown,
+              res: { statusCode: status },
+              route,
+              ...(user !== undefined && { user }),
+            }) as unknown,
+          ],
+        });
+        expect(lines[0].user).toBe(user);
+        const logged = (lines[0].req as { url: string }).url;
+        expect(logged).toBe(
+          where === 'header' ? path : `${path}${path.includes('?') ? '&' : '?'}access_token=[REDACTED]`,
+        );
+      }
+      expect(service.output).not.toContain(alice);
+      expect(service.output).not.toContain(forged);
+      expect(service.output).not.toContain(alice.split('.')[2]);
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exit;
     }
   });
 });

@@ -14,7 +14,10 @@ import { ACCESS_RULE, AccessRule } from './access-rule';
 import { TOKEN_VERIFIER } from './auth.constants';
 import { InvalidTokenError, TokenVerifier, VerifiedToken } from './token-verifier';
 
-/** What the guard leaves on the request: the SSE layer ends a stream when its token expires. */
+/**
+ * What the guard leaves on the request, once the token is verified (whether or not it gives the
+ * access): the SSE layer ends a stream when its token expires, and logs name its subject.
+ */
 export interface AuthenticatedRequest extends Request {
   auth?: VerifiedToken;
 }
@@ -59,11 +62,12 @@ export class AccessGuard implements CanActivate {
     } catch (error) {
       throw new UnauthorizedException(error instanceof InvalidTokenError ? error.message : 'invalid token');
     }
+    // Set before the checks below: the line of a refused request names whose token it was.
+    request.auth = verified;
     if (source === 'cookie') {
       this.refuseCrossSiteCookie(rule, request);
     }
     this.authorize(rule, verified, request);
-    request.auth = verified;
     return true;
   }
 

@@ -10,7 +10,7 @@ import { RequestLogMiddleware } from './request-log.middleware';
  * JSON logs (pino, through nestjs-pino as Nest's logger), one line per request with its id. Requests are
  * logged by RequestLogMiddleware rather than nestjs-pino's pino-http middleware, which is applied to no
  * route (see the middleware for the cost it had). Streams are left out: the SSE layer gives them their id
- * and writes one line per stream when it closes.
+ * and writes one line per stream when it closes, and the exception filter one per stream it refused.
  */
 @Module({
   imports: [

@@ -4,7 +4,16 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { requestIdOf } from './request-id';
 
-type LoggedRequest = IncomingMessage & { id?: unknown };
+const REQUEST_LINE = Symbol('request line');
+type LoggedRequest = IncomingMessage & { id?: unknown; [REQUEST_LINE]?: true };
+
+/**
+ * Whether RequestLogMiddleware writes the request's line. Streams have none (they get `stream
+ * closed`), nor requests refused before it ran: the exception filter writes the line of a refusal.
+ */
+export function hasRequestLine(request: IncomingMessage): boolean {
+  return (request as LoggedRequest)[REQUEST_LINE] === true;
+}
 
 /**
  * Gives every request (streams excepted, see LoggingModule) its id, and writes one line when it ends:
@@ -21,6 +30,7 @@ export class RequestLogMiddleware implements NestMiddleware {
 
   use(request: LoggedRequest, response: ServerResponse, next: () => void): void {
     requestIdOf(request, response);
+    request[REQUEST_LINE] = true;
     const logger = this.pino.logger;
     if (logger.isLevelEnabled('info')) {
       const start = performance.now();

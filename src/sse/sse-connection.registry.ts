@@ -99,23 +99,28 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     return connection;
   }
 
-  /** Forgets a stream and everything counted for it. Safe to call more than once. */
-  close(connection: SseConnection): void {
+  /**
+   * Forgets a stream and everything counted for it. Safe to call more than once. A stream `refused`
+   * before it started (a pipe's 400) gets no `stream closed` line: its refusal has a line of its own.
+   */
+  close(connection: SseConnection, refused = false): void {
     if (!this.connections.delete(connection)) {
       return;
     }
     connection.release();
     const { stream, user, requestId, userKeys } = connection.options;
     this.metrics.add(this.metrics.open, stream, -1);
-    this.logger.log({
-      msg: 'stream closed',
-      req: { id: requestId },
-      stream,
-      user,
-      durationMs: Date.now() - connection.openedAt,
-      eventsSent: connection.eventsSent,
-      reason: connection.closeReason,
-    });
+    if (!refused) {
+      this.logger.log({
+        msg: 'stream closed',
+        req: { id: requestId },
+        stream,
+        user,
+        durationMs: Date.now() - connection.openedAt,
+        eventsSent: connection.eventsSent,
+        reason: connection.closeReason,
+      });
+    }
     for (const key of userKeys) {
       const left = (this.perUser.get(key) ?? 1) - 1;
       if (left > 0) {

@@ -90,6 +90,12 @@ export class SseInterceptor implements NestInterceptor {
         end();
       };
       let headersOut = false;
+      // Answered with an error status by the exception filter, which writes its line instead of `stream closed`.
+      let refused = false;
+      const refuse = (error: unknown) => {
+        refused = true;
+        sink.nest?.error(error);
+      };
       let handedOff = false;
       let stopKeepAlive: (() => void) | undefined;
       let timeLimit: NodeJS.Timeout | undefined;
@@ -104,7 +110,7 @@ export class SseInterceptor implements NestInterceptor {
             `SSE handlers of ${route.stream} must emit SseEvent or SseReplay, got ${typeof event}`,
           );
           if (!headersOut) {
-            sink.nest?.error(mistake); // a 500 from the exception filter
+            refuse(mistake); // a 500 from the exception filter
             return;
           }
           this.logger.error(mistake.message);
@@ -116,7 +122,7 @@ export class SseInterceptor implements NestInterceptor {
             return;
           }
           if (!headersOut) {
-            sink.nest?.error(error); // a 4xx/5xx from the exception filters, no stream yet
+            refuse(error); // a 4xx/5xx from the exception filters, no stream yet
             return;
           }
           this.logger.error(
@@ -156,7 +162,7 @@ export class SseInterceptor implements NestInterceptor {
         events?.unsubscribe();
         source?.unsubscribe();
         stopKeepAlive?.();
-        this.registry.close(connection);
+        this.registry.close(connection, refused);
       };
       // Pipes and the handler settle within microtasks, which run before this timer: a refusal
       // has been answered by then. Otherwise one comment, emitted through Nest's own writer,
@@ -168,9 +174,7 @@ export class SseInterceptor implements NestInterceptor {
         }
         sink.nest?.next({ comment: 'stream open' });
         if (!response.headersSent) {
-          sink.nest?.error(
-            new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'),
-          );
+          refuse(new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'));
           return;
         }
         headersOut = true;

@@ -1,7 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { AuthenticatedRequest } from '../../auth/access.guard';
+import { redactAccessToken } from '../../logging/redact';
 import { requestIdOf } from '../../logging/request-id';
+import { hasRequestLine } from '../../logging/request-log.middleware';
 import { BusUnavailableError } from '../../bus/bus.errors';
 import { KafkaTopicNotAllowedError } from '../../kafka/kafka.errors';
 import { IllegalTransitionError, ReportNotFoundError } from '../../reports/report.errors';
@@ -46,7 +49,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
-    const request = context.getRequest<Request & { id?: string }>();
+    const request = context.getRequest<AuthenticatedRequest & { id?: string }>();
     const response = context.getResponse<Response>();
     // Errors raised before the request logger ran (a broken URL escape) get their id here.
     const requestId = requestIdOf(request, response);
@@ -78,6 +81,25 @@ export class AllExceptionsFilter implements ExceptionFilter {
       body.message = 'Not ready: a dependency is down (see details)';
     }
     response.status(status).json(body);
+    if (!hasRequestLine(request)) {
+      this.logRefusal(request, response, requestId);
+    }
+  }
+
+  /**
+   * The request line of a refused request that the request log does not cover: a stream (only
+   * streams that start get a line of their own, when they close), or a request refused before the
+   * log ran. Attempts to read another user's stream are seen this way. The URL has its token hidden;
+   * the user is the token's subject, once a token was verified.
+   */
+  private logRefusal(request: AuthenticatedRequest, response: Response, requestId: string): void {
+    this.logger.log({
+      msg: 'request refused',
+      req: { id: requestId, method: request.method, url: redactAccessToken(request.originalUrl) },
+      res: response, // sent: the serializer shows its status
+      route: routePathOf(request),
+      user: request.auth?.subject,
+    });
   }
 
   /** Expected when a limit or a transport says no: worth a line, not a stack, and not one per request. */
@@ -156,6 +178,12 @@ function healthCheckResultOf(exception: unknown): { details?: unknown } {
   return typeof answer === 'object' && answer !== null && 'details' in answer && 'status' in answer
     ? { details: answer.details }
     : {};
+}
+
+/** The route the request matched, as declared (`/kafka/:topic/sse`); undefined before routing. */
+function routePathOf(request: Request): string | undefined {
+  const route = request.route as { path?: unknown } | undefined;
+  return typeof route?.path === 'string' ? route.path : undefined;
 }
 
 function describe(exception: unknown): string {

@@ -53,10 +53,11 @@ export class MultiplexController {
       "Each event's `event:` is its stream's name, followed by `.<type>` for typed events (`reports:<uuid>.report_status_update`, `<name>.history-gap`); " +
       "its data is what the stream's own route sends. The id is a composite position of every stream of the connection: " +
       'send it back as Last-Event-ID (on any instance) and each stream replays what it missed, or sends its own `history-gap` notice. ' +
-      'AUTH_MODE=jwt: every stream is checked as its own route checks it, and one the token does not give refuses the request (403 naming it).',
+      'AUTH_MODE=jwt: every stream is checked as its own route checks it, and one the token does not give refuses the request (403 naming it), ' +
+      'before what it names is looked at: without the scope, `kafka:<topic>` is a 403 whether or not the topic is listed.',
   })
   @ApiBadRequestResponse({
-    description: `A stream name that is malformed, unknown or repeated (named), or more than ${MAX_STREAMS}`,
+    description: `A stream name that is malformed, unknown (a topic not listed: only to a token with its scope, under AUTH_MODE=jwt) or repeated (named), or more than ${MAX_STREAMS}`,
   })
   @ApiSseStream('The events of every stream named, under their names', EXAMPLE)
   stream(

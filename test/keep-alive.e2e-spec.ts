@@ -40,11 +40,11 @@ describe('keep-alive comments: only after an interval with no other write', () =
     });
   });
 
-  describe('busy streams (keep-alive intervals of 300 ms, an event every 100 ms)', () => {
+  describe('busy streams (keep-alive intervals of 500 ms, an event about every 100 ms)', () => {
     let running: RunningApp;
 
     beforeAll(async () => {
-      running = await startApp({ EVENTS_KEEPALIVE_MS: '300', BROADCAST_PING_MS: '300' });
+      running = await startApp({ EVENTS_KEEPALIVE_MS: '500', BROADCAST_PING_MS: '500' });
     });
     afterAll(() => running.close());
 
@@ -58,7 +58,7 @@ describe('keep-alive comments: only after an interval with no other write', () =
         ),
       };
       const comments = { v2: 'keep-alive-text', events: 'ping', multiplex: 'keep-alive' };
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 40; i++) {
         // Each stream carries one of the two every 100 ms; the multiplexed one both.
         const [path, body] = i % 2 === 0 ? [`/v2/message?username=${user}`, `m${i}`] : ['/events', `b${i}`];
         expect((await post(`${running.baseUrl}${path}`, body, 'text/plain')).status).toBe(201);
@@ -67,7 +67,7 @@ describe('keep-alive comments: only after an interval with no other write', () =
       const during = Object.fromEntries(
         Object.entries(readers).map(([name, reader]) => [name, [...reader.comments]]),
       );
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       for (const [name, reader] of Object.entries(readers)) {
         const comment = comments[name as keyof typeof comments];
         expect({ name, during: during[name].filter((text) => text === comment) }).toEqual({

@@ -15,7 +15,11 @@ const ADA = '6f1c1c52-2e55-4a52-9d1c-5b0d7c9a3f10';
 const BOB = '0b7e2f8a-91c4-4d0e-8a55-3c2b1d9e6f47';
 
 /** What a stream's events say: report id and status, by event id. */
-const summary = (event: SseEvent) => ({ id: event.id, type: event.type, data: JSON.parse(event.data) as unknown });
+const summary = (event: SseEvent) => ({
+  id: event.id,
+  type: event.type,
+  data: JSON.parse(event.data) as unknown,
+});
 
 /**
  * A client of a stream: reads the replay to its end as the client's socket would, then takes live events.

@@ -1,6 +1,6 @@
 import { BadRequestException, Controller, Get, INestApplication, Logger, Query, Sse } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { IncomingHttpHeaders, request } from 'node:http';
+import { IncomingHttpHeaders, request, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Observable, of, Subject, throwError } from 'rxjs';
 import { AllExceptionsFilter } from '../common/http/all-exceptions.filter';
@@ -144,7 +144,7 @@ describe(SseInterceptor.name, () => {
     app = module.createNestApplication({ logger: false });
     app.useGlobalFilters(new AllExceptionsFilter());
     await app.listen(0, '127.0.0.1');
-    port = (app.getHttpServer().address() as AddressInfo).port;
+    port = ((app.getHttpServer() as Server).address() as AddressInfo).port;
     registry = app.get(SseConnectionRegistry);
   });
 
@@ -161,7 +161,9 @@ describe(SseInterceptor.name, () => {
 
     expect(reader.status).toBe(200);
     expect(reader.headers['content-type']).toMatch(/^text\/event-stream/);
-    expect(await reader.waitFor('data: hello')).toBe('\nretry: 1500\n\n: stream open\n\nid: 7\ndata: hello\n\n');
+    expect(await reader.waitFor('data: hello')).toBe(
+      '\nretry: 1500\n\n: stream open\n\nid: 7\ndata: hello\n\n',
+    );
   });
 
   it("refuses a user's stream past the per-user cap with 429 before any byte, one user in any letter case", async () => {
@@ -181,7 +183,9 @@ describe(SseInterceptor.name, () => {
     await reader.ended;
 
     expect(reader.status).toBe(400);
-    expect(JSON.parse(reader.body)).toMatchObject({ message: 'lastEventId is not an event id of this stream' });
+    expect(JSON.parse(reader.body)).toMatchObject({
+      message: 'lastEventId is not an event id of this stream',
+    });
     expect(await untilReleased()).toBe(0);
   });
 

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import express, { Response } from 'express';
+import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { BusUnavailableError } from '../../bus/bus.errors';
 import { KafkaTopicNotAllowedError } from '../../kafka/kafka.errors';
@@ -72,7 +73,12 @@ describe(AllExceptionsFilter.name, () => {
   const get = async (path: string, init?: RequestInit) => {
     const response = await fetch(`${base}${path}`, init);
     const text = await response.text();
-    return { status: response.status, headers: response.headers, text, body: () => JSON.parse(text) as unknown };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      body: () => JSON.parse(text) as unknown,
+    };
   };
 
   beforeEach(async () => {
@@ -84,7 +90,7 @@ describe(AllExceptionsFilter.name, () => {
     sut = new AllExceptionsFilter();
     app.useGlobalFilters(sut);
     await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
   });
 
   afterEach(async () => {
@@ -139,7 +145,10 @@ describe(AllExceptionsFilter.name, () => {
       message: ['username must be shorter than or equal to 64 characters'],
     });
     expect(tooLarge.status).toBe(413);
-    expect(tooLarge.body()).toMatchObject({ error: 'Payload Too Large', message: 'request entity too large' });
+    expect(tooLarge.body()).toMatchObject({
+      error: 'Payload Too Large',
+      message: 'request entity too large',
+    });
   });
 
   it('answers any other error with a 500 that names the request and shows no stack, and logs the stack', async () => {

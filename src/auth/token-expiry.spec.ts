@@ -1,6 +1,7 @@
 import { onTokenExpiry } from './token-expiry';
 
 describe(onTokenExpiry.name, () => {
+  const sut = onTokenExpiry;
   const DAY = 24 * 60 * 60 * 1000;
 
   beforeEach(() => jest.useFakeTimers({ now: 1_800_000_000_000 }));
@@ -8,7 +9,7 @@ describe(onTokenExpiry.name, () => {
 
   it('waits 30 days for a token valid 30 days, past the 24.8-day limit of one timer', () => {
     const expired = jest.fn();
-    onTokenExpiry(Date.now() + 30 * DAY, expired);
+    sut(Date.now() + 30 * DAY, expired);
     jest.advanceTimersByTime(30 * DAY - 1);
     expect(expired).not.toHaveBeenCalled();
     jest.advanceTimersByTime(1);
@@ -17,11 +18,11 @@ describe(onTokenExpiry.name, () => {
 
   it('fires at once for a token that has already expired, and not at all once cancelled', () => {
     const expired = jest.fn();
-    onTokenExpiry(Date.now() - 1000, expired);
+    sut(Date.now() - 1000, expired);
     jest.advanceTimersByTime(0);
     expect(expired).toHaveBeenCalledTimes(1);
     const cancelled = jest.fn();
-    const cancel = onTokenExpiry(Date.now() + 40 * DAY, cancelled);
+    const cancel = sut(Date.now() + 40 * DAY, cancelled);
     jest.advanceTimersByTime(25 * DAY);
     cancel();
     jest.advanceTimersByTime(20 * DAY);

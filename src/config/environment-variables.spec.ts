@@ -1,8 +1,9 @@
 import { ConfigValidationError, loadConfig } from './environment-variables';
 
 describe(loadConfig.name, () => {
+  const sut = loadConfig;
   it('runs with no configuration at all: port 3000, in-memory bus', () => {
-    const config = loadConfig({});
+    const config = sut({});
     expect(config).toMatchObject({
       PORT: 3000,
       MAX_SSE_CONNECTION_TIME: 60_000,
@@ -20,22 +21,24 @@ describe(loadConfig.name, () => {
     ['2m', 120_000],
     ['0.5s', 500],
   ])('reads MAX_SSE_CONNECTION_TIME=%s as %d ms', (value, ms) => {
-    expect(loadConfig({ MAX_SSE_CONNECTION_TIME: value }).MAX_SSE_CONNECTION_TIME).toBe(ms);
+    expect(sut({ MAX_SSE_CONNECTION_TIME: value }).MAX_SSE_CONNECTION_TIME).toBe(ms);
   });
 
   it('takes a list of Kafka brokers', () => {
-    expect(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092,kafka-2:19092' }).KAFKA_BROKERS).toBe(
+    expect(sut({ KAFKA_BROKERS: '127.0.0.1:9092,kafka-2:19092' }).KAFKA_BROKERS).toBe(
       '127.0.0.1:9092,kafka-2:19092',
     );
   });
 
   it('exposes no Kafka topic to clients unless KAFKA_SSE_TOPICS names it', () => {
-    expect(loadConfig({}).KAFKA_SSE_TOPICS).toEqual([]);
-    expect(loadConfig({ KAFKA_SSE_TOPICS: '' }).KAFKA_SSE_TOPICS).toEqual([]);
-    expect(
-      loadConfig({ KAFKA_SSE_TOPICS: 'clicks, sensors.raw,clicks,page_views-2' }).KAFKA_SSE_TOPICS,
-    ).toEqual(['clicks', 'sensors.raw', 'page_views-2']);
-    expect(loadConfig({ KAFKA_SSE_TOPICS: 'a'.repeat(249) }).KAFKA_SSE_TOPICS).toEqual(['a'.repeat(249)]);
+    expect(sut({}).KAFKA_SSE_TOPICS).toEqual([]);
+    expect(sut({ KAFKA_SSE_TOPICS: '' }).KAFKA_SSE_TOPICS).toEqual([]);
+    expect(sut({ KAFKA_SSE_TOPICS: 'clicks, sensors.raw,clicks,page_views-2' }).KAFKA_SSE_TOPICS).toEqual([
+      'clicks',
+      'sensors.raw',
+      'page_views-2',
+    ]);
+    expect(sut({ KAFKA_SSE_TOPICS: 'a'.repeat(249) }).KAFKA_SSE_TOPICS).toEqual(['a'.repeat(249)]);
   });
 
   it.each([
@@ -50,7 +53,7 @@ describe(loadConfig.name, () => {
   ])('refuses KAFKA_SSE_TOPICS=%s, naming the bad topic', (value, named) => {
     let error: unknown;
     try {
-      loadConfig({ KAFKA_SSE_TOPICS: value });
+      sut({ KAFKA_SSE_TOPICS: value });
     } catch (thrown) {
       error = thrown;
     }
@@ -60,7 +63,7 @@ describe(loadConfig.name, () => {
   });
 
   it('reads numbers from strings and ignores unrelated and empty variables', () => {
-    const config = loadConfig({ PORT: '8080', SSE_MAX_CONNECTIONS: '', HOME: '/root' });
+    const config = sut({ PORT: '8080', SSE_MAX_CONNECTIONS: '', HOME: '/root' });
     expect(config.PORT).toBe(8080);
     expect(config.SSE_MAX_CONNECTIONS).toBe(15_000);
     expect(config).not.toHaveProperty('HOME');
@@ -76,8 +79,8 @@ describe(loadConfig.name, () => {
     ['MAX_SSE_CONNECTION_TIME', '10ms'],
     ['SSE_RETRY_MS', '1.5'],
   ])('stops on %s=%s, naming the variable and the value', (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigValidationError);
-    expect(() => loadConfig({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}`);
+    expect(() => sut({ [name]: value })).toThrow(ConfigValidationError);
+    expect(() => sut({ [name]: value })).toThrow(`${name}=${JSON.stringify(value)}`);
   });
 
   it.each([
@@ -93,49 +96,48 @@ describe(loadConfig.name, () => {
     'HTTP_HEADERS_TIMEOUT_MS',
     'HTTP_REQUEST_TIMEOUT_MS',
   ])('stops on %s=2147483648 (a timer would fire after 1 ms), naming the variable and its range', (name) => {
-    expect(() => loadConfig({ [name]: '2147483648' })).toThrow(
+    expect(() => sut({ [name]: '2147483648' })).toThrow(
       new RegExp(`${name}="2147483648": ${name} must be an integer number of milliseconds from \\d+ to \\d+`),
     );
   });
 
   it('names the range of MAX_SSE_CONNECTION_TIME', () => {
-    expect(() => loadConfig({ MAX_SSE_CONNECTION_TIME: '25d' })).toThrow('MAX_SSE_CONNECTION_TIME="25d"');
-    expect(() => loadConfig({ MAX_SSE_CONNECTION_TIME: '1441m' })).toThrow('from 100ms to 24h');
+    expect(() => sut({ MAX_SSE_CONNECTION_TIME: '25d' })).toThrow('MAX_SSE_CONNECTION_TIME="25d"');
+    expect(() => sut({ MAX_SSE_CONNECTION_TIME: '1441m' })).toThrow('from 100ms to 24h');
   });
 
   it('keeps the HTTP headers timeout within the request timeout', () => {
-    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+    expect(() => sut({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
       'HTTP_HEADERS_TIMEOUT_MS=40000: must not be greater than HTTP_REQUEST_TIMEOUT_MS (30000)',
     );
   });
 
   it('requires exp on tokens by default in production only', () => {
-    expect(loadConfig({}).JWT_REQUIRE_EXP).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }).JWT_REQUIRE_EXP).toBe(true);
-    expect(
-      loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off', JWT_REQUIRE_EXP: 'false' }).JWT_REQUIRE_EXP,
-    ).toBe(false);
-    expect(() => loadConfig({ JWT_REQUIRE_EXP: 'yes please' })).toThrow('JWT_REQUIRE_EXP="yes please"');
+    expect(sut({}).JWT_REQUIRE_EXP).toBe(false);
+    expect(sut({ NODE_ENV: 'production', AUTH_MODE: 'off' }).JWT_REQUIRE_EXP).toBe(true);
+    expect(sut({ NODE_ENV: 'production', AUTH_MODE: 'off', JWT_REQUIRE_EXP: 'false' }).JWT_REQUIRE_EXP).toBe(
+      false,
+    );
+    expect(() => sut({ JWT_REQUIRE_EXP: 'yes please' })).toThrow('JWT_REQUIRE_EXP="yes please"');
   });
 
   it('reads TRUSTED_ORIGINS as a list of origins', () => {
-    expect(
-      loadConfig({ TRUSTED_ORIGINS: 'https://app.example, http://127.0.0.1:8080/' }).TRUSTED_ORIGINS,
-    ).toEqual(['https://app.example', 'http://127.0.0.1:8080']);
-    expect(() => loadConfig({ TRUSTED_ORIGINS: 'https://app.example/page' })).toThrow('TRUSTED_ORIGINS=');
-    expect(() => loadConfig({ TRUSTED_ORIGINS: 'app.example' })).toThrow('TRUSTED_ORIGINS=');
+    expect(sut({ TRUSTED_ORIGINS: 'https://app.example, http://127.0.0.1:8080/' }).TRUSTED_ORIGINS).toEqual([
+      'https://app.example',
+      'http://127.0.0.1:8080',
+    ]);
+    expect(() => sut({ TRUSTED_ORIGINS: 'https://app.example/page' })).toThrow('TRUSTED_ORIGINS=');
+    expect(() => sut({ TRUSTED_ORIGINS: 'app.example' })).toThrow('TRUSTED_ORIGINS=');
   });
 
   it('refuses to start in production without AUTH_MODE, naming the variable', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('AUTH_MODE=null: must be set');
-    expect(loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');
+    expect(() => sut({ NODE_ENV: 'production' })).toThrow('AUTH_MODE=null: must be set');
+    expect(sut({ NODE_ENV: 'production', AUTH_MODE: 'off' }).AUTH_MODE).toBe('off');
   });
 
   it('needs a key source for AUTH_MODE=jwt', () => {
-    expect(() => loadConfig({ AUTH_MODE: 'jwt' })).toThrow('JWT_SECRET=null');
-    expect(() => loadConfig({ AUTH_MODE: 'jwt', JWT_SECRET: 'short' })).toThrow('JWT_SECRET="short"');
-    expect(loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks.json' }).AUTH_MODE).toBe(
-      'jwt',
-    );
+    expect(() => sut({ AUTH_MODE: 'jwt' })).toThrow('JWT_SECRET=null');
+    expect(() => sut({ AUTH_MODE: 'jwt', JWT_SECRET: 'short' })).toThrow('JWT_SECRET="short"');
+    expect(sut({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks.json' }).AUTH_MODE).toBe('jwt');
   });
 });

@@ -51,6 +51,7 @@ class Connection {
 }
 
 describe(multiplexStreams.name, () => {
+  const sut = multiplexStreams;
   const ids = new CompositeEventId(['a', 'b']);
   const tag = ids.encode([]);
   let a: Subject<SseItem>;
@@ -61,7 +62,7 @@ describe(multiplexStreams.name, () => {
     a = new Subject();
     b = new Subject();
     connection = new Connection();
-    multiplexStreams(
+    sut(
       [
         { name: 'a', events: a, position: positions[0] },
         { name: 'b', events: b, position: positions[1] },

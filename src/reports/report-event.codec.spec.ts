@@ -2,6 +2,7 @@ import { decodeReportEvent, encodeReportEvent, parseReportRecord } from './repor
 import { ReportEvent } from './report';
 
 describe(decodeReportEvent.name, () => {
+  const sut = decodeReportEvent;
   const event: ReportEvent = {
     id: '42',
     userId: '6f1c1c52-2e55-4a52-9d1c-5b0d7c9a3f10',
@@ -11,7 +12,7 @@ describe(decodeReportEvent.name, () => {
   };
 
   it('reads what the relay writes, keyed by its user', () => {
-    expect(decodeReportEvent(encodeReportEvent(event), event.userId)).toEqual(event);
+    expect(sut(encodeReportEvent(event), event.userId)).toEqual(event);
     expect(parseReportRecord(encodeReportEvent(event), event.userId)).toEqual({ key: event.userId });
   });
 
@@ -28,18 +29,18 @@ describe(decodeReportEvent.name, () => {
     [JSON.stringify({ ...event, status: 'exploded' }), 'status is not one of'],
     [JSON.stringify({ ...event, createdAt: 1 }), 'createdAt is not a string'],
   ])('gives the reason for a record that is not an event: %s', (value, reason) => {
-    const decoded = decodeReportEvent(value, event.userId);
+    const decoded = sut(value, event.userId);
     expect(decoded).toEqual({ error: expect.stringContaining(reason) as unknown });
     expect(parseReportRecord(value, event.userId)).toEqual(decoded);
   });
 
   it('reads a record without a key', () => {
-    expect(decodeReportEvent(encodeReportEvent(event))).toEqual(event);
-    expect(decodeReportEvent(encodeReportEvent(event), null)).toEqual(event);
+    expect(sut(encodeReportEvent(event))).toEqual(event);
+    expect(sut(encodeReportEvent(event), null)).toEqual(event);
   });
 
   it("refuses an event whose user is not the record's key", () => {
-    expect(decodeReportEvent(encodeReportEvent(event), 'c0ffee00-0000-4000-8000-000000000000')).toEqual({
+    expect(sut(encodeReportEvent(event), 'c0ffee00-0000-4000-8000-000000000000')).toEqual({
       error: expect.stringContaining("is not the event's userId") as unknown,
     });
   });

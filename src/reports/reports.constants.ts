@@ -12,10 +12,10 @@ export const REPORT_DEAD_LETTER_TOPIC = 'v4_messages.dead-letter';
 /** SSE event type of a status change on GET /v4/sse. */
 export const REPORT_STATUS_EVENT = 'report_status_update';
 
-/** Who may read a user's report events (AUTH_MODE=jwt): that user; on GET /v4/sse and in GET /sse. */
 /** The v4 stream's name in metrics and for the per-user cap (GET /v4/sse and `reports:` in GET /sse). */
 export const REPORTS_STREAM = 'v4';
 
+/** Who may read a user's report events (AUTH_MODE=jwt): that user; on GET /v4/sse and in GET /sse. */
 export const REPORT_STREAM_ACCESS: AccessRule = {
   kind: 'subscriber',
   subjectQuery: 'user_id',

@@ -5,7 +5,7 @@ import { SseInterceptor } from './sse.interceptor';
 
 /**
  * Serves an `@Sse()` route through the SSE layer, and says how: its name, its keep-alive comments
- * and whose stream it is. Put beside `@Sse()`; the handler returns an Observable of SseEvent, which
+ * and whose stream it is. Put beside `@Sse()`; the handler returns an Observable of SseItem, which
  * reaches SseInterceptor as an SseSource (see there).
  * Only these routes pass through SseInterceptor, so other requests pay nothing for it.
  */

@@ -43,9 +43,9 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe(KeyedBatcher.name, () => {
   it('writes what is submitted in one turn of the event loop in one statement', async () => {
     const statements = new Statements();
-    const batcher = new KeyedBatcher({ run: statements.run, maxBatch: 100, maxInFlight: 2 });
+    const sut = new KeyedBatcher({ run: statements.run, maxBatch: 100, maxInFlight: 2 });
 
-    const results = Promise.all(['a', 'b', 'c'].map((key, value) => batcher.submit(key, { key, value })));
+    const results = Promise.all(['a', 'b', 'c'].map((key, value) => sut.submit(key, { key, value })));
     await tick();
     expect(statements.started).toEqual([
       [
@@ -60,13 +60,13 @@ describe(KeyedBatcher.name, () => {
 
   it('never puts one key in two statements at once, and keeps its writes in submission order', async () => {
     const statements = new Statements();
-    const batcher = new KeyedBatcher({ run: statements.run, maxBatch: 100, maxInFlight: 4 });
+    const sut = new KeyedBatcher({ run: statements.run, maxBatch: 100, maxInFlight: 4 });
 
     const results = Promise.all([
-      batcher.submit('a', { key: 'a', value: 1 }),
-      batcher.submit('a', { key: 'a', value: 2 }),
-      batcher.submit('b', { key: 'b', value: 1 }),
-      batcher.submit('a', { key: 'a', value: 3 }),
+      sut.submit('a', { key: 'a', value: 1 }),
+      sut.submit('a', { key: 'a', value: 2 }),
+      sut.submit('b', { key: 'b', value: 1 }),
+      sut.submit('a', { key: 'a', value: 3 }),
     ]);
     await tick();
     // 'a' is busy after the first statement takes a=1; nothing else may start for it.
@@ -86,10 +86,10 @@ describe(KeyedBatcher.name, () => {
 
   it('holds at most maxInFlight statements of at most maxBatch writes', async () => {
     const statements = new Statements();
-    const batcher = new KeyedBatcher({ run: statements.run, maxBatch: 3, maxInFlight: 2 });
+    const sut = new KeyedBatcher({ run: statements.run, maxBatch: 3, maxInFlight: 2 });
 
     const results = Promise.all(
-      Array.from({ length: 10 }, (_, value) => batcher.submit(`k${value}`, { key: `k${value}`, value })),
+      Array.from({ length: 10 }, (_, value) => sut.submit(`k${value}`, { key: `k${value}`, value })),
     );
     await tick();
     expect(statements.started.map((items) => items.length)).toEqual([3, 3]);
@@ -105,12 +105,12 @@ describe(KeyedBatcher.name, () => {
   it('tries each write of a failed statement alone, so only the bad one fails', async () => {
     const statements = new Statements();
     statements.failWhen = (items) => items.some((item) => item.key === 'bad');
-    const batcher = new KeyedBatcher({ run: statements.run, maxBatch: 100, maxInFlight: 1 });
+    const sut = new KeyedBatcher({ run: statements.run, maxBatch: 100, maxInFlight: 1 });
 
-    const good = batcher.submit('good', { key: 'good', value: 1 });
-    const bad = batcher.submit('bad', { key: 'bad', value: 2 });
+    const good = sut.submit('good', { key: 'good', value: 1 });
+    const bad = sut.submit('bad', { key: 'bad', value: 2 });
     bad.catch(() => undefined); // looked at below, once every statement has been answered
-    const later = batcher.submit('later', { key: 'later', value: 3 });
+    const later = sut.submit('later', { key: 'later', value: 3 });
     await tick();
     for (let round = 0; round < 4; round++) {
       await statements.answerAll();
@@ -132,12 +132,12 @@ describe(KeyedBatcher.name, () => {
   });
 
   it('rejects the writes of a statement that returns the wrong number of outcomes', async () => {
-    const batcher = new KeyedBatcher<Write, string>({
+    const sut = new KeyedBatcher<Write, string>({
       run: () => Promise.resolve(['only one']),
       maxBatch: 100,
       maxInFlight: 1,
     });
-    const both = [batcher.submit('a', { key: 'a', value: 1 }), batcher.submit('b', { key: 'b', value: 2 })];
+    const both = [sut.submit('a', { key: 'a', value: 1 }), sut.submit('b', { key: 'b', value: 2 })];
     await expect(both[0]).rejects.toThrow(/returned 1 outcomes/);
     await expect(both[1]).rejects.toThrow(/returned 1 outcomes/);
   });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyPgliteTemplate } from './pglite-template';
 
-describe('PGlite template', () => {
+describe(copyPgliteTemplate.name, () => {
+  const sut = copyPgliteTemplate;
   let work: string;
 
   beforeEach(() => {
@@ -21,7 +22,7 @@ describe('PGlite template', () => {
     writeFileSync(join(template, 'base', '1', '112'), page);
 
     const target = join(work, 'pglite');
-    copyPgliteTemplate(template, target);
+    sut(template, target);
 
     expect(readFileSync(join(target, 'PG_VERSION'), 'utf8')).toBe('17\n');
     expect(statSync(join(target, 'PG_VERSION')).mode & 0o777).toBe(0o600);
@@ -32,7 +33,7 @@ describe('PGlite template', () => {
 
   it('leaves no database behind when the copy fails', () => {
     const target = join(work, 'pglite');
-    expect(() => copyPgliteTemplate(join(work, 'no-such-template'), target)).toThrow(/no-such-template/);
+    expect(() => sut(join(work, 'no-such-template'), target)).toThrow(/no-such-template/);
     expect(existsSync(target)).toBe(false);
     expect(existsSync(`${target}.partial`)).toBe(false);
   });

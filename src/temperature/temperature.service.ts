@@ -30,7 +30,6 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
     this.streams = new TopicEventStream(bus, TEMPERATURE_TOPIC, (record) => {
       // The bus only passes records that parse, so this decodes.
       const event = decodeTemperatureEvent(record.value, record.key) as TemperatureEvent;
-      // Object.assign, not a spread that adds a key: see the lint rule in eslint.config.mjs.
       return {
         data: JSON.stringify(
           Object.assign({}, event, { timestamp: new Date(record.timestamp).toISOString() }),

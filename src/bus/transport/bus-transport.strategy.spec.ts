@@ -79,12 +79,12 @@ describe(BusTransportStrategy.name, () => {
   /** A Nest microservice on the transport, with the given handler classes; the bus started after it. */
   const start = async (controllers: (typeof Handlers | typeof Replier)[] = [Handlers]) => {
     const module = await Test.createTestingModule({ controllers, providers: [Seen] }).compile();
-    const transport = new BusTransportStrategy(bus, registry);
-    microservice = module.createNestMicroservice({ strategy: transport });
+    const sut = new BusTransportStrategy(bus, registry);
+    microservice = module.createNestMicroservice({ strategy: sut });
     microservice.useLogger(false);
     await microservice.listen();
     bus.start();
-    return { seen: module.get(Seen), transport };
+    return { seen: module.get(Seen), sut };
   };
 
   const outcomes = async () =>
@@ -161,9 +161,9 @@ describe(BusTransportStrategy.name, () => {
   });
 
   it('ends its fan-out subscriptions when it closes (commands end with the bus)', async () => {
-    const { transport } = await start();
+    const { sut } = await start();
     const held = bus.subscriptionCount(); // the fan-out of 'news' and the bus's own command consumer
-    transport.close();
+    sut.close();
     expect(bus.subscriptionCount()).toBe(held - 1);
     await bus.close();
     expect(bus.subscriptionCount()).toBe(0);

@@ -1,6 +1,7 @@
 import { bodyKindOf } from './body-parsers';
 
 describe(bodyKindOf.name, () => {
+  const sut = bodyKindOf;
   it.each([
     ['application/json', 'json'],
     ['Application/JSON; charset=utf-8', 'json'],
@@ -10,7 +11,7 @@ describe(bodyKindOf.name, () => {
     ['application/x-www-form-urlencoded', 'text'],
     [' text/markdown ; q=1', 'text'],
   ])('%s is %s', (contentType, kind) => {
-    expect(bodyKindOf(contentType)).toBe(kind);
+    expect(sut(contentType)).toBe(kind);
   });
 
   it.each([
@@ -22,6 +23,6 @@ describe(bodyKindOf.name, () => {
     'multipart/form-data; boundary=x',
     'text/pl ain',
   ])('%s is not read', (contentType) => {
-    expect(bodyKindOf(contentType)).toBeNull();
+    expect(sut(contentType)).toBeNull();
   });
 });

@@ -8,15 +8,15 @@ import { DrainingExpressAdapter } from './express-adapter';
 async function serve(
   setup: (app: express.Express) => void,
 ): Promise<{ port: number; stop: () => Promise<void> }> {
-  const adapter = new DrainingExpressAdapter();
-  adapter.initHttpServer({});
-  setup(adapter.getInstance<express.Express>());
-  const server = adapter.getHttpServer() as http.Server;
+  const sut = new DrainingExpressAdapter();
+  sut.initHttpServer({});
+  setup(sut.getInstance<express.Express>());
+  const server = sut.getHttpServer() as http.Server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     stop: async () => {
-      await adapter.close();
+      await sut.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { nestsDeeperThan } from './json-depth';
 
 describe(nestsDeeperThan.name, () => {
+  const sut = nestsDeeperThan;
   const nested = (levels: number): object => JSON.parse('['.repeat(levels) + ']'.repeat(levels)) as object;
 
   it.each([
@@ -10,12 +11,12 @@ describe(nestsDeeperThan.name, () => {
     [[{}, [[]]], 3, false],
     [[{}, [[]]], 2, true],
   ])('%j within %d levels: deeper is %s', (value, limit, deeper) => {
-    expect(nestsDeeperThan(value, limit)).toBe(deeper);
+    expect(sut(value, limit)).toBe(deeper);
   });
 
   it('walks 30,000 levels without a stack overflow', () => {
-    expect(nestsDeeperThan(nested(30_000), 32)).toBe(true);
-    expect(nestsDeeperThan(nested(32), 32)).toBe(false);
-    expect(nestsDeeperThan(nested(33), 32)).toBe(true);
+    expect(sut(nested(30_000), 32)).toBe(true);
+    expect(sut(nested(32), 32)).toBe(false);
+    expect(sut(nested(33), 32)).toBe(true);
   });
 });

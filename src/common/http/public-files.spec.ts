@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { publicFiles } from './public-files';
 
 describe(publicFiles.name, () => {
+  const sut = publicFiles;
   let root: string;
   let server: http.Server;
   let port: number;
@@ -18,7 +19,7 @@ describe(publicFiles.name, () => {
     mkdirSync(join(root, 'docs'));
     writeFileSync(join(root, 'docs', 'index.html'), '<p>docs</p>');
     const app = express();
-    app.use(publicFiles(root));
+    app.use(sut(root));
     app.use((_request, response) => {
       response.status(404).send('route');
     });
@@ -68,7 +69,7 @@ describe(publicFiles.name, () => {
 
   it('passes other paths on at once, without looking at the file system', () => {
     const next = jest.fn();
-    publicFiles(root)(
+    sut(root)(
       { method: 'GET', url: '/v2/sse?username=ada' } as express.Request,
       {} as express.Response,
       next,

@@ -59,6 +59,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     requestId: string,
     users: readonly StreamUser[],
     onFinish: () => void,
+    eventCopies = 1,
   ): SseConnection {
     const refuse = (error: Error): never => {
       this.metrics.add(this.metrics.rejected, stream, 1);
@@ -84,7 +85,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
         requestId,
         user: users.length === 0 ? undefined : [...new Set(users.map((entry) => entry.user))].join(','),
         userKeys,
-        maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
+        maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES * eventCopies,
         retryMs: this.config.SSE_RETRY_MS,
         replayTimeoutMs: this.config.SSE_REPLAY_TIMEOUT_MS,
       },

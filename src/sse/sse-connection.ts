@@ -66,6 +66,8 @@ export class SseConnection {
   private hasId = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes of `pending` that are this connection's own framing (see SseEvent.framingAllowance). */
+  private pendingAllowance = 0;
   private pendingEvents = 0;
   private preludeEvents = 0;
   private started = false;
@@ -113,7 +115,7 @@ export class SseConnection {
     this.hasId = true;
     const events = item instanceof SsePositionMarker ? 0 : 1;
     if (this.backlog.length > 0) {
-      this.backlogBytes += item.frame.length;
+      this.backlogBytes += boundBytes(item);
       if (this.backlogBytes > this.options.maxBufferBytes) {
         this.dropSlowReader();
         return;
@@ -126,7 +128,8 @@ export class SseConnection {
       this.preludeEvents += events;
       return;
     }
-    this.enqueue(this.socket ? item.chunk : item.frame, events);
+    const chunked = this.socket !== null;
+    this.enqueue(chunked ? item.chunk : item.frame, events, true, item.framingAllowance(chunked));
   }
 
   private sendReplay(replay: SseReplay): void {
@@ -199,7 +202,7 @@ export class SseConnection {
       }
       if (head === event) {
         this.backlog.shift();
-        this.backlogBytes -= event.frame.length;
+        this.backlogBytes -= boundBytes(event);
       } else {
         this.lookahead = undefined;
       }
@@ -268,6 +271,7 @@ export class SseConnection {
     const events = this.pendingEvents;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingAllowance = 0;
     this.pendingEvents = 0;
     const socket = this.socket;
     if (socket) {
@@ -308,6 +312,7 @@ export class SseConnection {
     this.prelude = [];
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingAllowance = 0;
     this.backlog = [];
     this.backlogBytes = 0;
     this.lookahead = undefined;
@@ -333,19 +338,29 @@ export class SseConnection {
     return this.socket ? toHttpChunk(bytes) : bytes;
   }
 
-  private enqueue(bytes: Buffer, events: number, bounded = true): void {
+  /** `allowance`: bytes of `bytes` that are this connection's own framing, outside the bound. */
+  private enqueue(bytes: Buffer, events: number, bounded = true, allowance = 0): void {
     if (this.closed) {
       return;
     }
-    if (bounded && this.bufferedBytes + bytes.length > this.options.maxBufferBytes) {
+    if (
+      bounded &&
+      this.bufferedBytes - this.pendingAllowance + bytes.length - allowance > this.options.maxBufferBytes
+    ) {
       this.dropSlowReader();
       return;
     }
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
+    this.pendingAllowance += allowance;
     this.pendingEvents += events;
     if (this.pending.length === 1) {
       this.scheduler.schedule(this);
     }
   }
+}
+
+/** What an event counts against the buffer bound: its frame, less this connection's own framing. */
+function boundBytes(event: SseEvent): number {
+  return event.frame.length - event.framingAllowance(false);
 }

@@ -79,6 +79,7 @@ export class SseInterceptor implements NestInterceptor {
           requestIdOf(request, response),
           usersOf(route, request),
           () => end(),
+          route.eventCopies?.(request),
         );
       } catch (error) {
         subscriber.error(error);

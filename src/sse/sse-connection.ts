@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { FlushScheduler } from './flush-scheduler';
+import { ReplayLimiter } from './replay.limiter';
 import { encodeComment, encodeRetry, toHttpChunk } from './sse-framing';
 import { SseEvent, SsePositionMarker } from './sse-event';
 import { SseItem, SseReplay } from './sse-replay';
@@ -17,6 +18,8 @@ export interface SseConnectionOptions {
   readonly retryMs: number;
   /** How long a replay may take to be read before the client is dropped as a slow reader. */
   readonly replayTimeoutMs: number;
+  /** Whose replays these are, for the per-user limit of replays read at once: the token's subject. */
+  readonly replayUser?: string;
 }
 
 export interface SseConnectionHooks {
@@ -61,6 +64,8 @@ export class SseConnection {
   /** A replay's next event is being fetched. */
   private fetching = false;
   private waitingForRoom = false;
+  /** This connection's turn to read a replay, when its user's replays are limited (ReplayLimiter). */
+  private replayTurn: 'none' | 'waiting' | 'held' = 'none';
   private replayDeadline?: NodeJS.Timeout;
   /** An `id:` was queued: the client has a resume point. */
   private hasId = false;
@@ -88,6 +93,7 @@ export class SseConnection {
     readonly options: SseConnectionOptions,
     private readonly scheduler: FlushScheduler,
     private readonly hooks: SseConnectionHooks,
+    private readonly replays?: ReplayLimiter,
   ) {}
 
   get isOpen(): boolean {
@@ -165,12 +171,16 @@ export class SseConnection {
       if (head === undefined) {
         clearTimeout(this.replayDeadline);
         this.replayDeadline = undefined;
+        this.endReplayTurn();
         return;
       }
       let event: SseEvent | undefined;
       if (head instanceof SseEvent) {
         event = head;
       } else {
+        if (!this.hasReplayTurn()) {
+          return; // replayTurnGranted() goes on
+        }
         const next = this.lookahead ?? head.next();
         if (next instanceof Promise) {
           this.fetching = true;
@@ -209,6 +219,44 @@ export class SseConnection {
       this.enqueue(bytes, event instanceof SsePositionMarker ? 0 : 1, false);
     }
   };
+
+  /**
+   * Whether this connection may read its replay now: always, unless its user already reads as many
+   * replays as the limit allows; then it waits for a turn (replayTurnGranted).
+   */
+  private hasReplayTurn(): boolean {
+    const user = this.options.replayUser;
+    if (this.replayTurn === 'held' || user === undefined || this.replays === undefined) {
+      return true;
+    }
+    if (this.replayTurn === 'none') {
+      this.replayTurn = this.replays.acquire(user, this.replayTurnGranted) ? 'held' : 'waiting';
+    }
+    return this.replayTurn === 'held';
+  }
+
+  private readonly replayTurnGranted = (): void => {
+    this.replayTurn = 'held';
+    if (this.closed) {
+      this.endReplayTurn();
+    } else if (this.started && !this.waitingForRoom) {
+      this.pump();
+    }
+  };
+
+  /** Gives back the turn (or the place in the line for one) once nothing is left to replay. */
+  private endReplayTurn(): void {
+    const user = this.options.replayUser;
+    if (user === undefined || this.replays === undefined) {
+      return;
+    }
+    if (this.replayTurn === 'held') {
+      this.replays.release(user);
+    } else if (this.replayTurn === 'waiting') {
+      this.replays.withdraw(user, this.replayTurnGranted);
+    }
+    this.replayTurn = 'none';
+  }
 
   /** Resumes the pump once the queued bytes are out: at once if the kernel took them, else on `drain`. */
   private awaitRoom(): void {
@@ -318,6 +366,7 @@ export class SseConnection {
     this.lookahead = undefined;
     clearTimeout(this.replayDeadline);
     this.replayDeadline = undefined;
+    this.endReplayTurn();
   }
 
   /** Drops the client, which fell behind by more than the buffer bound: its socket is destroyed. */

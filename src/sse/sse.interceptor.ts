@@ -79,7 +79,10 @@ export class SseInterceptor implements NestInterceptor {
           requestIdOf(request, response),
           usersOf(route, request),
           () => end(),
-          route.eventCopies?.(request),
+          {
+            eventCopies: route.eventCopies?.(request),
+            replayUser: (request as AuthenticatedRequest).auth?.subject,
+          },
         );
       } catch (error) {
         subscriber.error(error);

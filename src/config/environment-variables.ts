@@ -252,6 +252,16 @@ export class EnvironmentVariables {
   @DurationMs(100, HOUR_MS)
   SSE_REPLAY_TIMEOUT_MS: number = 30_000;
 
+  /**
+   * Replays one user (a token's subject, AUTH_MODE=jwt) reads at once, over all its connections;
+   * the others wait their turn.
+   */
+  @Expose()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  SSE_MAX_REPLAYS_PER_USER: number = 4;
+
   /** The `retry:` hint sent at the start of every stream, in ms. */
   @Expose()
   @DurationMs(0, HOUR_MS)

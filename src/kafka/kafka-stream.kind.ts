@@ -38,6 +38,12 @@ export class KafkaStreamKind implements StreamKind {
     return splitParameter(parameter).topic;
   }
 
+  /** A record of the key is a record of the topic too. */
+  parentOf(parameter: string): string | undefined {
+    const { topic, key } = splitParameter(parameter);
+    return key === undefined ? undefined : topic;
+  }
+
   open(parameter: string, lastEventId?: string): Observable<SseItem> {
     const { topic, key } = splitParameter(parameter);
     return this.topics.events(topic, { key, lastEventId });

@@ -9,7 +9,7 @@ import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { MAX_COMPOSITE_ID_LENGTH } from './composite-event-id';
 import { MultiplexQueryDto } from './dto/multiplex-query.dto';
-import { Multiplexer } from './multiplexer';
+import { eventCopiesOf, Multiplexer } from './multiplexer';
 import { MAX_STREAMS } from './stream-catalog';
 import { maxDurationSettingsOf, requestedStreams, StreamsGuard, userStreamsOf } from './streams.guard';
 
@@ -45,6 +45,7 @@ export class MultiplexController {
     stream: 'multiplex',
     users: userStreamsOf,
     maxDurationSetting: maxDurationSettingsOf,
+    eventCopies: (request) => eventCopiesOf(requestedStreams(request)),
     keepAlive: { comment: 'keep-alive', intervalSetting: 'EVENTS_KEEPALIVE_MS' },
   })
   @ApiOperation({

@@ -16,8 +16,23 @@ export class MultiplexedEvent extends SseEvent {
     source: SseEvent,
     type: string,
     private readonly body: Buffer,
+    /** What the body's `event:` line adds to the source's own frame, less the source's id line. */
+    private readonly bodyAllowance: number,
   ) {
     super(id, source.data, type);
+  }
+
+  /**
+   * The `event:` line and the composite id are this connection's own framing: an event that fits
+   * the buffer bound on its route fits here too, whatever the names and the number of streams.
+   */
+  override framingAllowance(chunked: boolean): number {
+    const frame = Math.max(0, this.id.length + this.bodyAllowance); // a composite id is ASCII
+    if (!chunked) {
+      return frame;
+    }
+    const length = 'id: \n'.length + this.id.length + this.body.length;
+    return frame + length.toString(16).length - (length - frame).toString(16).length;
   }
 
   override get frame(): Buffer {
@@ -58,6 +73,7 @@ export class MultiplexedEvents {
   private lastType?: string;
   private lastBody?: Buffer;
   private lastEvent?: MultiplexedEvent;
+  private lastAllowance = 0;
 
   of(source: SseEvent, name: string, id: string): MultiplexedEvent {
     const type = source.type === undefined ? name : `${name}.${source.type}`;
@@ -65,11 +81,21 @@ export class MultiplexedEvents {
       this.lastSource = source;
       this.lastType = type;
       this.lastBody = encodeEventBody({ data: source.data, type });
+      this.lastAllowance =
+        lineBytes('event', type) -
+        (source.type === undefined ? 0 : lineBytes('event', source.type)) -
+        lineBytes('id', source.id) +
+        'id: \n'.length;
       this.lastEvent = undefined;
     }
     if (this.lastEvent?.id !== id) {
-      this.lastEvent = new MultiplexedEvent(id, source, type, this.lastBody);
+      this.lastEvent = new MultiplexedEvent(id, source, type, this.lastBody, this.lastAllowance);
     }
     return this.lastEvent;
   }
+}
+
+/** Bytes of a `<field>: <value>` line. */
+function lineBytes(field: string, value: string): number {
+  return field.length + 3 + Buffer.byteLength(value, 'utf8');
 }

@@ -128,6 +128,19 @@ describe(multiplexStreams.name, () => {
     expect(connection.error).toBeInstanceOf(SlowReaderError);
   });
 
+  it('counts an event waiting behind a replay at the size its own route sends it: the largest one that fits waits, one byte more does not', () => {
+    const largest = new SseEvent('b1', 'x'.repeat(1_000));
+    open(largest.frame.length);
+    a.next(SseReplay.of('a0', [new SseEvent('a1', 'old')]));
+    b.next(largest);
+    expect(connection.error).toBeUndefined();
+
+    open(largest.frame.length);
+    a.next(SseReplay.of('a0', [new SseEvent('a1', 'old')]));
+    b.next(new SseEvent('b1', 'x'.repeat(1_001)));
+    expect(connection.error).toBeInstanceOf(SlowReaderError);
+  });
+
   it('shares one event between connections whose ids are the same, and its body between all', () => {
     const events = new MultiplexedEvents();
     const source = new SseEvent('1', 'hello');
@@ -136,5 +149,26 @@ describe(multiplexStreams.name, () => {
     const other = events.of(source, 'broadcast', 't,1,9');
     expect(other).not.toBe(first);
     expect(other.frame.toString()).toBe('id: t,1,9\nevent: broadcast\ndata: hello\n\n');
+  });
+
+  it('says how many bytes of each frame and chunk are the connection’s own framing: what is left is the frame of the event’s own route', () => {
+    const events = new MultiplexedEvents();
+    // Sizes around a change in the number of hex digits of a chunk's length, names in two-byte
+    // characters, typed and untyped events, ids shorter and longer than the source's.
+    for (const size of [1, 200, 4_000, 4_070, 4_080, 4_095, 65_400, 65_500]) {
+      for (const source of [
+        new SseEvent('mwwj113o-12', 'x'.repeat(size)),
+        new SseEvent('17.3', '\n'.repeat(size), 'report_status_update'),
+      ]) {
+        for (const [name, id] of [
+          ['broadcast', 'x,mwwj113o-12'],
+          [`kafka:t:${'é'.repeat(190)}`, `tag,${'17.3,'.repeat(19)}17.3`],
+        ]) {
+          const sut = events.of(source, name, id);
+          expect(sut.frame.length - sut.framingAllowance(false)).toBe(source.frame.length);
+          expect(sut.chunk.length - sut.framingAllowance(true)).toBe(source.chunk.length);
+        }
+      }
+    }
   });
 });

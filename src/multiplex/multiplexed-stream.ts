@@ -13,9 +13,6 @@ export interface StreamSource {
   readonly position: string;
 }
 
-/** Bytes counted for an event waiting behind a replay beyond its data: its id and field names. */
-const EVENT_OVERHEAD = 64;
-
 /**
  * Several streams on one connection. Each event goes out under its stream's name with a composite
  * id: every stream's position as of that event, so a client that resumes from it gets from each
@@ -60,7 +57,7 @@ export function multiplexStreams(
         const { index, item } = head;
         if (item instanceof SseEvent) {
           queue.shift();
-          queuedBytes -= item.data.length + EVENT_OVERHEAD;
+          queuedBytes -= item.frame.length;
           return mapped(index, item);
         }
         if (!head.started) {
@@ -94,7 +91,9 @@ export function multiplexStreams(
       }
       queue.push({ index, item });
       if (item instanceof SseEvent) {
-        queuedBytes += item.data.length + EVENT_OVERHEAD;
+        // At the size its own route sends it, which publishing checked against the bound: the
+        // names and composite id this connection adds do not count.
+        queuedBytes += item.frame.length;
         if (queuedBytes > maxQueuedBytes) {
           queue = [];
           subscriber.error(

@@ -19,6 +19,7 @@ export class Multiplexer {
   }
 
   open(streams: readonly RequestedStream[], lastEventId?: string): Observable<SseItem> {
+    const maxQueuedBytes = this.maxQueuedBytes * eventCopiesOf(streams);
     const ids = new CompositeEventId(streams.map((stream) => stream.name));
     const positions = ids.decode(lastEventId);
     return multiplexStreams(
@@ -29,7 +30,22 @@ export class Multiplexer {
       })),
       ids,
       this.events,
-      this.maxQueuedBytes,
+      maxQueuedBytes,
     );
   }
+}
+
+/**
+ * How many times one event can reach a connection carrying these streams: twice when it carries a
+ * stream and one that is part of it (`kafka:<topic>` and `kafka:<topic>:<key>`), else once. Its
+ * bounds are that many times the one of a single stream, so that every event a publish accepted fits.
+ */
+export function eventCopiesOf(streams: readonly RequestedStream[]): number {
+  const names = new Set(streams.map(({ kind, parameter }) => `${kind.prefix}:${parameter}`));
+  return streams.some(({ kind, parameter }) => {
+    const parent = kind.parentOf?.(parameter);
+    return parent !== undefined && names.has(`${kind.prefix}:${parent}`);
+  })
+    ? 2
+    : 1;
 }

@@ -43,6 +43,11 @@ export interface StreamKind {
    * carrying this stream is bounded by it too (then every stream resumes from the composite id).
    */
   readonly maxDurationSetting?: NumericSetting;
+  /**
+   * The parameter of the stream of this kind whose events include every event of this one (the
+   * topic of `kafka:<topic>:<key>`): a connection carrying both gets such an event twice.
+   */
+  parentOf?(parameter: string): string | undefined;
   /** The single route's stream name when it is capped per user (the parameter is the user). */
   readonly userCap?: string;
   /** The events the single route sends, after `lastEventId` when given. */

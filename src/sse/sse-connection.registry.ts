@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { ServerResponse } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FlushScheduler } from './flush-scheduler';
+import { ReplayLimiter } from './replay.limiter';
 import { SseConnection, SseConnectionHooks } from './sse-connection';
 import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from './sse.errors';
 import { SseMetrics } from './sse.metrics';
@@ -17,6 +18,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   private readonly connections = new Map<SseConnection, () => void>();
   private readonly perUser = new Map<string, number>();
   private readonly scheduler = new FlushScheduler();
+  private readonly replays: ReplayLimiter;
   private draining = false;
   private readonly hooks: SseConnectionHooks = {
     onSlowReader: (connection) => {
@@ -33,7 +35,9 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: SseMetrics,
-  ) {}
+  ) {
+    this.replays = new ReplayLimiter(config.SSE_MAX_REPLAYS_PER_USER);
+  }
 
   get size(): number {
     return this.connections.size;
@@ -49,9 +53,16 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     return this.perUser.size;
   }
 
+  /** Users reading or waiting to read a replay: for leak checks. */
+  get usersReplaying(): number {
+    return this.replays.size;
+  }
+
   /**
    * Admits a stream, or throws the error that says why not. `onFinish` is called when the server
-   * ends the stream itself (shutdown), so its owner can end the response.
+   * ends the stream itself (shutdown), so its owner can end the response. `eventCopies`: how many
+   * times one event can reach it (its buffer bound is that many times SSE_MAX_BUFFER_BYTES);
+   * `replayUser`: whose replays it reads, limited to SSE_MAX_REPLAYS_PER_USER at once.
    */
   open(
     response: ServerResponse,
@@ -59,6 +70,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     requestId: string,
     users: readonly StreamUser[],
     onFinish: () => void,
+    { eventCopies = 1, replayUser }: { eventCopies?: number; replayUser?: string } = {},
   ): SseConnection {
     const refuse = (error: Error): never => {
       this.metrics.add(this.metrics.rejected, stream, 1);
@@ -84,12 +96,14 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
         requestId,
         user: users.length === 0 ? undefined : [...new Set(users.map((entry) => entry.user))].join(','),
         userKeys,
-        maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES,
+        maxBufferBytes: this.config.SSE_MAX_BUFFER_BYTES * eventCopies,
         retryMs: this.config.SSE_RETRY_MS,
         replayTimeoutMs: this.config.SSE_REPLAY_TIMEOUT_MS,
+        replayUser,
       },
       this.scheduler,
       this.hooks,
+      this.replays,
     );
     this.connections.set(connection, onFinish);
     for (const key of userKeys) {

@@ -2,6 +2,7 @@ import { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { FlushScheduler } from './flush-scheduler';
 import type { KeepAliveTarget, WriteClock } from './keep-alive.scheduler';
+import { ReplayLimiter } from './replay.limiter';
 import { encodeComment, encodeRetry, toHttpChunk } from './sse-framing';
 import { SseEvent, SsePositionMarker } from './sse-event';
 import { SseItem, SseReplay } from './sse-replay';
@@ -18,6 +19,8 @@ export interface SseConnectionOptions {
   readonly retryMs: number;
   /** How long a replay may take to be read before the client is dropped as a slow reader. */
   readonly replayTimeoutMs: number;
+  /** Whose replays these are, for the per-user limit of replays read at once: the token's subject. */
+  readonly replayUser?: string;
 }
 
 export interface SseConnectionHooks {
@@ -62,11 +65,15 @@ export class SseConnection implements KeepAliveTarget {
   /** A replay's next event is being fetched. */
   private fetching = false;
   private waitingForRoom = false;
+  /** This connection's turn to read a replay, when its user's replays are limited (ReplayLimiter). */
+  private replayTurn: 'none' | 'waiting' | 'held' = 'none';
   private replayDeadline?: NodeJS.Timeout;
   /** An `id:` was queued: the client has a resume point. */
   private hasId = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes of `pending` that are this connection's own framing (see SseEvent.framingAllowance). */
+  private pendingAllowance = 0;
   private pendingEvents = 0;
   private preludeEvents = 0;
   private started = false;
@@ -90,6 +97,7 @@ export class SseConnection implements KeepAliveTarget {
     readonly options: SseConnectionOptions,
     private readonly scheduler: FlushScheduler,
     private readonly hooks: SseConnectionHooks,
+    private readonly replays?: ReplayLimiter,
   ) {}
 
   get isOpen(): boolean {
@@ -117,7 +125,7 @@ export class SseConnection implements KeepAliveTarget {
     this.hasId = true;
     const events = item instanceof SsePositionMarker ? 0 : 1;
     if (this.backlog.length > 0) {
-      this.backlogBytes += item.frame.length;
+      this.backlogBytes += boundBytes(item);
       if (this.backlogBytes > this.options.maxBufferBytes) {
         this.dropSlowReader();
         return;
@@ -130,7 +138,8 @@ export class SseConnection implements KeepAliveTarget {
       this.preludeEvents += events;
       return;
     }
-    this.enqueue(this.socket ? item.chunk : item.frame, events);
+    const chunked = this.socket !== null;
+    this.enqueue(chunked ? item.chunk : item.frame, events, true, item.framingAllowance(chunked));
   }
 
   private sendReplay(replay: SseReplay): void {
@@ -166,12 +175,16 @@ export class SseConnection implements KeepAliveTarget {
       if (head === undefined) {
         clearTimeout(this.replayDeadline);
         this.replayDeadline = undefined;
+        this.endReplayTurn();
         return;
       }
       let event: SseEvent | undefined;
       if (head instanceof SseEvent) {
         event = head;
       } else {
+        if (!this.hasReplayTurn()) {
+          return; // replayTurnGranted() goes on
+        }
         const next = this.lookahead ?? head.next();
         if (next instanceof Promise) {
           this.fetching = true;
@@ -203,13 +216,51 @@ export class SseConnection implements KeepAliveTarget {
       }
       if (head === event) {
         this.backlog.shift();
-        this.backlogBytes -= event.frame.length;
+        this.backlogBytes -= boundBytes(event);
       } else {
         this.lookahead = undefined;
       }
       this.enqueue(bytes, event instanceof SsePositionMarker ? 0 : 1, false);
     }
   };
+
+  /**
+   * Whether this connection may read its replay now: always, unless its user already reads as many
+   * replays as the limit allows; then it waits for a turn (replayTurnGranted).
+   */
+  private hasReplayTurn(): boolean {
+    const user = this.options.replayUser;
+    if (this.replayTurn === 'held' || user === undefined || this.replays === undefined) {
+      return true;
+    }
+    if (this.replayTurn === 'none') {
+      this.replayTurn = this.replays.acquire(user, this.replayTurnGranted) ? 'held' : 'waiting';
+    }
+    return this.replayTurn === 'held';
+  }
+
+  private readonly replayTurnGranted = (): void => {
+    this.replayTurn = 'held';
+    if (this.closed) {
+      this.endReplayTurn();
+    } else if (this.started && !this.waitingForRoom) {
+      this.pump();
+    }
+  };
+
+  /** Gives back the turn (or the place in the line for one) once nothing is left to replay. */
+  private endReplayTurn(): void {
+    const user = this.options.replayUser;
+    if (user === undefined || this.replays === undefined) {
+      return;
+    }
+    if (this.replayTurn === 'held') {
+      this.replays.release(user);
+    } else if (this.replayTurn === 'waiting') {
+      this.replays.withdraw(user, this.replayTurnGranted);
+    }
+    this.replayTurn = 'none';
+  }
 
   /** Resumes the pump once the queued bytes are out: at once if the kernel took them, else on `drain`. */
   private awaitRoom(): void {
@@ -277,6 +328,7 @@ export class SseConnection implements KeepAliveTarget {
     const events = this.pendingEvents;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingAllowance = 0;
     this.pendingEvents = 0;
     const socket = this.socket;
     if (socket) {
@@ -317,11 +369,13 @@ export class SseConnection implements KeepAliveTarget {
     this.prelude = [];
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingAllowance = 0;
     this.backlog = [];
     this.backlogBytes = 0;
     this.lookahead = undefined;
     clearTimeout(this.replayDeadline);
     this.replayDeadline = undefined;
+    this.endReplayTurn();
   }
 
   /** Drops the client, which fell behind by more than the buffer bound: its socket is destroyed. */
@@ -342,16 +396,21 @@ export class SseConnection implements KeepAliveTarget {
     return this.socket ? toHttpChunk(bytes) : bytes;
   }
 
-  private enqueue(bytes: Buffer, events: number, bounded = true): void {
+  /** `allowance`: bytes of `bytes` that are this connection's own framing, outside the bound. */
+  private enqueue(bytes: Buffer, events: number, bounded = true, allowance = 0): void {
     if (this.closed) {
       return;
     }
-    if (bounded && this.bufferedBytes + bytes.length > this.options.maxBufferBytes) {
+    if (
+      bounded &&
+      this.bufferedBytes - this.pendingAllowance + bytes.length - allowance > this.options.maxBufferBytes
+    ) {
       this.dropSlowReader();
       return;
     }
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
+    this.pendingAllowance += allowance;
     this.pendingEvents += events;
     if (this.writeClock !== undefined) {
       this.lastWriteAt = this.writeClock.now;
@@ -360,4 +419,9 @@ export class SseConnection implements KeepAliveTarget {
       this.scheduler.schedule(this);
     }
   }
+}
+
+/** What an event counts against the buffer bound: its frame, less this connection's own framing. */
+function boundBytes(event: SseEvent): number {
+  return event.frame.length - event.framingAllowance(false);
 }

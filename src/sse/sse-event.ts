@@ -23,6 +23,15 @@ export class SseEvent implements SseFields {
   get chunk(): Buffer {
     return (this.encodedChunk ??= toHttpChunk(this.frame));
   }
+
+  /**
+   * Bytes this event's frame (its chunk when `chunked`) takes beyond the frame its own stream's
+   * route makes of it: none here. Publishing checks an event against the buffer bound at that
+   * route's size, so a connection that frames it larger (GET /sse) does not count the difference.
+   */
+  framingAllowance(_chunked: boolean): number {
+    return 0;
+  }
 }
 
 /**

@@ -29,6 +29,13 @@ export interface SseRouteOptions {
    * one (a multiplexed connection); read after the guards ran. Each counts against its user.
    */
   users?: (request: Request) => readonly StreamUser[];
+  /**
+   * How many times one event can reach the connection, read after the guards ran (a multiplexed
+   * connection carrying a topic and one of its keys gets a record of that key under both): its
+   * buffer bound is that many times SSE_MAX_BUFFER_BYTES, so that any event a publish accepted fits.
+   * Once when absent.
+   */
+  eventCopies?: (request: Request) => number;
 }
 
 /** A user stream a connection carries: counted against that user under the route's stream name. */

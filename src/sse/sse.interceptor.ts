@@ -79,6 +79,10 @@ export class SseInterceptor implements NestInterceptor {
           requestIdOf(request, response),
           usersOf(route, request),
           () => end(),
+          {
+            eventCopies: route.eventCopies?.(request),
+            replayUser: (request as AuthenticatedRequest).auth?.subject,
+          },
         );
       } catch (error) {
         subscriber.error(error);

@@ -182,7 +182,9 @@ describe(KafkaCommandConsumers.name, () => {
     expect(kafka.consumer).toHaveBeenCalledTimes(1);
 
     consumers[0].emit('crash', false);
-    expect(logger.warn).toHaveBeenLastCalledWith('Kafka command consumer of cmds stopped (x); building it again');
+    expect(logger.warn).toHaveBeenLastCalledWith(
+      'Kafka command consumer of cmds stopped (x); building it again',
+    );
     await waitFor(() => kafka.consumer.mock.calls.length === 2 && consumers[1].run.mock.calls.length === 1);
     expect(consumers[0].disconnect).toHaveBeenCalledTimes(1);
     expect(kafka.consumer).toHaveBeenLastCalledWith(expect.objectContaining({ groupId: 'gw.workers' }));

@@ -47,9 +47,8 @@ describe(decodeRecord.name, () => {
   });
 
   it('keeps no headers when none has a value, as for a record without headers', () => {
-    expect(sut(message({ headers: { novalue: null } }))).not.toHaveProperty('headers.novalue');
-    expect(sut(message({ headers: { novalue: null } })).headers).toBeUndefined();
-    expect(sut(message({ headers: undefined })).headers).toBeUndefined();
+    expect(sut(message({ headers: { novalue: null } }))).toEqual({ key: 'k', value: 'v', timestamp: 1000 });
+    expect(sut(message({ headers: undefined }))).toEqual({ key: 'k', value: 'v', timestamp: 1000 });
   });
 
   it('gives a record without a key the key null, and a tombstone the empty value', () => {
@@ -63,17 +62,21 @@ describe(decodeRecord.name, () => {
     expect(sut(message(fields))).toEqual({ error });
   });
 
-  it.each([['-1'], ['9223372036854775807'], ['-9223372036854775808'], ['8640000000000001'], ['soon'], [null]])(
-    'takes the time it was read for a timestamp that is no time (%s)',
-    (timestamp) => {
-      const before = Date.now();
-      const decoded = sut(message({ timestamp }));
-      if ('error' in decoded) {
-        throw new Error(decoded.error);
-      }
-      expect(decoded.timestamp).toBeGreaterThanOrEqual(before);
-      expect(decoded.timestamp).toBeLessThanOrEqual(Date.now());
-      expect(() => new Date(decoded.timestamp).toISOString()).not.toThrow();
-    },
-  );
+  it.each([
+    ['-1'],
+    ['9223372036854775807'],
+    ['-9223372036854775808'],
+    ['8640000000000001'],
+    ['soon'],
+    [null],
+  ])('takes the time it was read for a timestamp that is no time (%s)', (timestamp) => {
+    const before = Date.now();
+    const decoded = sut(message({ timestamp }));
+    if ('error' in decoded) {
+      throw new Error(decoded.error);
+    }
+    expect(decoded.timestamp).toBeGreaterThanOrEqual(before);
+    expect(decoded.timestamp).toBeLessThanOrEqual(Date.now());
+    expect(() => new Date(decoded.timestamp).toISOString()).not.toThrow();
+  });
 });

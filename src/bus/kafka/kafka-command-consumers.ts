@@ -120,10 +120,7 @@ export class KafkaCommandConsumers {
       return;
     }
     this.consumers.delete(registration);
-    await withTimeout(
-      failed.disconnect().catch(() => undefined),
-      CLOSE_TIMEOUT_MS,
-    );
+    await withTimeout(failed.disconnect().catch(() => undefined), CLOSE_TIMEOUT_MS);
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, this.rebuildDelayMs));
       // Stopped, or reset and started anew meanwhile: that start built it already.
@@ -136,10 +133,7 @@ export class KafkaCommandConsumers {
       } catch (error) {
         const consumer = this.consumers.get(registration);
         this.consumers.delete(registration);
-        await withTimeout(
-          consumer?.disconnect().catch(() => undefined),
-          CLOSE_TIMEOUT_MS,
-        );
+        await withTimeout(consumer?.disconnect().catch(() => undefined), CLOSE_TIMEOUT_MS);
         this.logger.warn(
           `Could not build the Kafka command consumer of ${registration.topic} again (${describe(error)}); retrying`,
         );

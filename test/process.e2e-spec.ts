@@ -207,6 +207,19 @@ describe('the service as a process', () => {
     expect(output).toContain(`${name}=${JSON.stringify(value)}`);
   });
 
+  it.each([
+    ['v3.messages', 'v3_messages, a topic of this service'],
+    ['report.updates', 'report_updates, a topic of this service'],
+    ['clicks_eu,clicks.eu', 'clicks_eu, also listed'],
+  ])(
+    'refuses to start when KAFKA_SSE_TOPICS=%s collides in Kafka, naming the other topic',
+    async (topics, other) => {
+      const { code, output } = await startAndFail({ KAFKA_SSE_TOPICS: topics });
+      expect(code).toBe(1);
+      expect(output).toContain(`which Kafka cannot hold beside ${other} (. and _ collide in topic names)`);
+    },
+  );
+
   it('refuses to start in production without AUTH_MODE, naming it', async () => {
     const { code, output } = await startAndFail({ NODE_ENV: 'production' });
     expect(code).toBe(1);

@@ -226,6 +226,27 @@ describe('the service as a process', () => {
     expect(output).toContain('AUTH_MODE=null: must be set when NODE_ENV=production');
   });
 
+  it('exits 1 at once when it refuses to start and its stdout and stderr were closed by their reader', async () => {
+    // As `node dist/main.js 2>&1 | head -c 200`: the reader takes the first bytes and goes.
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, KAFKA_SSE_TOPICS: 'v4_messages.dead-letter' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const stop = setTimeout(() => child.kill('SIGKILL'), 20_000); // the old hang must not outlive the test
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const closed = Date.now();
+      expect(await exited).toBe(1);
+      // Start-up goes on a little after the first log line before it refuses; then it exits at once.
+      expect(Date.now() - closed).toBeLessThan(3_000);
+    } finally {
+      clearTimeout(stop);
+    }
+  });
+
   async function startAndFail(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
     const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
     let output = '';

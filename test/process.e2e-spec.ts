@@ -207,10 +207,44 @@ describe('the service as a process', () => {
     expect(output).toContain(`${name}=${JSON.stringify(value)}`);
   });
 
+  it.each([
+    ['v3.messages', 'v3_messages, a topic of this service'],
+    ['report.updates', 'report_updates, a topic of this service'],
+    ['clicks_eu,clicks.eu', 'clicks_eu, also listed'],
+  ])(
+    'refuses to start when KAFKA_SSE_TOPICS=%s collides in Kafka, naming the other topic',
+    async (topics, other) => {
+      const { code, output } = await startAndFail({ KAFKA_SSE_TOPICS: topics });
+      expect(code).toBe(1);
+      expect(output).toContain(`which Kafka cannot hold beside ${other} (. and _ collide in topic names)`);
+    },
+  );
+
   it('refuses to start in production without AUTH_MODE, naming it', async () => {
     const { code, output } = await startAndFail({ NODE_ENV: 'production' });
     expect(code).toBe(1);
     expect(output).toContain('AUTH_MODE=null: must be set when NODE_ENV=production');
+  });
+
+  it('exits 1 at once when it refuses to start and its stdout and stderr were closed by their reader', async () => {
+    // As `node dist/main.js 2>&1 | head -c 200`: the reader takes the first bytes and goes.
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, KAFKA_SSE_TOPICS: 'v4_messages.dead-letter' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const stop = setTimeout(() => child.kill('SIGKILL'), 20_000); // the old hang must not outlive the test
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const closed = Date.now();
+      expect(await exited).toBe(1);
+      // Start-up goes on a little after the first log line before it refuses; then it exits at once.
+      expect(Date.now() - closed).toBeLessThan(3_000);
+    } finally {
+      clearTimeout(stop);
+    }
   });
 
   async function startAndFail(env: Record<string, string>): Promise<{ code: number | null; output: string }> {

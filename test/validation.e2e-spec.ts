@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { RunningApp, startApp } from './support/app';
+import { SseReader } from './support/sse-reader';
 
 interface Case {
   name: string;
@@ -277,4 +278,70 @@ describe('bad input', () => {
     const health = await fetch(`${running.baseUrl}/health`);
     expect(health.status).toBe(200);
   });
+});
+
+describe('a publish body that is not valid UTF-8', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ KAFKA_SSE_TOPICS: 'clicks' });
+  });
+  afterAll(() => running.close());
+
+  /** Each text publishing route, and the stream that would carry what it stores. */
+  const routes = [
+    { publish: '/v2/message?username=bytes', stream: '/v2/sse?username=bytes' },
+    { publish: '/v3/message?username=bytes', stream: '/v3/sse?username=bytes' },
+    { publish: '/events', stream: '/events' },
+    { publish: '/kafka/clicks', stream: '/kafka/clicks/sse' },
+  ];
+  const bodies = [
+    Buffer.from([0xff, 0xfe]),
+    Buffer.concat([Buffer.from('cut mid-character: '), Buffer.from('🦋').subarray(0, 3)]),
+    Buffer.from([0xed, 0xa0, 0x80]), // a UTF-16 surrogate, never UTF-8
+  ];
+  const types = ['text/plain', 'text/plain; charset=UTF-8', 'application/x-www-form-urlencoded'];
+
+  it.each(routes)(
+    '$publish: 400 naming the problem, and nothing stored altered',
+    async ({ publish, stream }) => {
+      const reader = await SseReader.open(`${running.baseUrl}${stream}`);
+      await reader.waitForPosition();
+      for (const body of bodies) {
+        for (const type of types) {
+          const answer = await send(running.baseUrl, {
+            method: 'POST',
+            path: publish,
+            headers: { 'content-type': type },
+            body,
+          });
+          expect(answer.status).toBe(400);
+          expect((JSON.parse(answer.text) as { message: string }).message).toContain('not valid UTF-8');
+        }
+      }
+      if (publish.startsWith('/kafka')) {
+        const answer = await send(running.baseUrl, {
+          method: 'POST',
+          path: publish,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.concat([Buffer.from('{"page":"'), Buffer.from([0xff]), Buffer.from('"}')]),
+        });
+        expect(answer.status).toBe(400);
+      }
+      // Another charset is decoded from what it names: these bytes are text in latin1, kept as sent.
+      const latin1 = await send(running.baseUrl, {
+        method: 'POST',
+        path: publish,
+        headers: { 'content-type': 'text/plain; charset=latin1' },
+        body: Buffer.from([0xff, 0xfe]),
+      });
+      expect(latin1.status).toBe(201);
+      // The broadcast stream greets each new reader with a `connected` event of its own.
+      const greeting = publish === '/events' ? 1 : 0;
+      const events = await reader.waitForEvents(greeting + 1);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // room for a stray event
+      reader.close();
+      expect(events.slice(greeting).map((event) => event.data)).toEqual(['ÿþ']);
+    },
+  );
 });

@@ -36,4 +36,33 @@ describe(TopicClaims.name, () => {
     sut.declared('v4_messages.dead-letter', { openedBy: 'KAFKA_SSE_TOPICS' });
     expect(() => sut.assertSeparate()).toThrow(/lists v4_messages,[^]*lists v4_messages\.dead-letter,/);
   });
+
+  it.each([
+    ['v3.messages', 'v3_messages'],
+    ['report.updates', 'report_updates'],
+    ['v4.messages.dead-letter', 'v4_messages.dead-letter'],
+  ])('refuses %s, which collides with the service’s %s in Kafka, naming both', (listed, own) => {
+    const claims = new TopicClaims();
+    claims.declared(own);
+    claims.declared(listed, { openedBy: 'KAFKA_SSE_TOPICS' });
+    expect(() => claims.assertSeparate()).toThrow(
+      `KAFKA_SSE_TOPICS: lists ${listed}, which Kafka cannot hold beside ${own}, a topic of this service (. and _ collide in topic names)`,
+    );
+  });
+
+  it('refuses two listed topics that collide with each other, naming both, and lets distinct ones be', () => {
+    const claims = new TopicClaims();
+    claims.declared('page_views', { openedBy: 'KAFKA_SSE_TOPICS' });
+    claims.declared('page-views', { openedBy: 'KAFKA_SSE_TOPICS' });
+    claims.declared('page.views', { openedBy: 'KAFKA_SSE_TOPICS' });
+    expect(() => claims.assertSeparate()).toThrow(
+      /^Invalid configuration:\n {2}KAFKA_SSE_TOPICS: lists page\.views, which Kafka cannot hold beside page_views, also listed/,
+    );
+    const distinct = new TopicClaims();
+    distinct.declared('v3_messages');
+    distinct.declared('v3-messages', { openedBy: 'KAFKA_SSE_TOPICS' });
+    distinct.declared('clicks.eu', { openedBy: 'KAFKA_SSE_TOPICS' });
+    distinct.declared('clicks.us', { openedBy: 'KAFKA_SSE_TOPICS' });
+    expect(() => distinct.assertSeparate()).not.toThrow();
+  });
 });

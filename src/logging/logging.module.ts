@@ -3,6 +3,7 @@ import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { findSseRoutes } from '../sse/sse-routes';
+import { stdoutLogDestination } from './log-destination';
 import { redactAccessToken } from './redact';
 import { RequestLogMiddleware } from './request-log.middleware';
 
@@ -19,18 +20,22 @@ import { RequestLogMiddleware } from './request-log.middleware';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         forRoutes: [],
-        pinoHttp: {
-          level: config.LOG_LEVEL,
-          serializers: {
-            req: (request: { id: string; method?: string; url?: string }) => ({
-              id: request.id,
-              method: request.method,
-              // Lines about a stream carry only its id; request lines have the URL, with tokens hidden.
-              url: request.url === undefined ? undefined : redactAccessToken(request.url),
-            }),
-            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+        pinoHttp: [
+          {
+            level: config.LOG_LEVEL,
+            serializers: {
+              req: (request: { id: string; method?: string; url?: string }) => ({
+                id: request.id,
+                method: request.method,
+                // Lines about a stream carry only its id; request lines have the URL, with tokens hidden.
+                url: request.url === undefined ? undefined : redactAccessToken(request.url),
+              }),
+              res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+            },
           },
-        },
+          // Not pino's default destination: see LogDestination (a closed stdout must not hold the exit).
+          stdoutLogDestination(),
+        ],
       }),
     }),
   ],

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 
 /**
@@ -31,14 +32,17 @@ interface KcatResult {
   stderr: string;
 }
 
-function runKcat(args: string[], timeoutMs: number): Promise<KcatResult> {
+function runKcat(args: string[], timeoutMs: number, input?: Buffer): Promise<KcatResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('kcat', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const { stdout: out, stderr: err } = child as { stdout: Readable; stderr: Readable };
+    child.stdin?.on('error', () => undefined); // kcat that failed to start: its exit says why
+    child.stdin?.end(input);
     const stdout: Buffer[] = [];
     let stderr = '';
     let timedOut = false;
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    out.on('data', (chunk: Buffer) => stdout.push(chunk));
+    err.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -95,6 +99,21 @@ export async function kcatProduce(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Records as kcat makes them from its standard input, with kcat's own options (`-K:` to split
+ * key from value at a colon, `-Z` to send an empty value as a tombstone, `-H name` for a header
+ * without a value, `-D` for the delimiter between records): for records kcatProduce cannot make.
+ * Resolves once the broker has acknowledged them all.
+ */
+export async function kcatProduceInput(
+  brokers: string,
+  topic: string,
+  input: string | Buffer,
+  options: readonly string[],
+): Promise<void> {
+  await runKcat(['-P', '-b', brokers, '-t', topic, ...options], 30_000, Buffer.from(input));
 }
 
 /**

@@ -115,6 +115,38 @@ describe(KafkaCommandConsumers.name, () => {
     expect((await skipped.get()).values).toEqual([{ labels: { topic: 'cmds' }, value: 1 }]);
   });
 
+  it('hands on a command whose header has no value, without that header, and one without a key', async () => {
+    const { sut, consumers } = setUp();
+    const handled = await startRecording(sut);
+    await consumers[0].eachMessage({
+      topic: 'cmds',
+      partition: 0,
+      message: { ...message(Buffer.from('x'), null), headers: { novalue: null, trace: Buffer.from('t') } },
+    } as unknown as EachMessagePayload);
+    await consumers[0].eachMessage({
+      topic: 'cmds',
+      partition: 0,
+      message: { ...message(Buffer.from('y')), value: null, timestamp: '-1' },
+    } as unknown as EachMessagePayload);
+    expect(handled.map(({ key, value, headers }) => ({ key, value, headers }))).toEqual([
+      { key: null, value: 'x', headers: { trace: 't' } },
+      { key: 'k', value: '', headers: undefined },
+    ]);
+    expect(handled[1].timestamp).toBeGreaterThan(1000);
+  });
+
+  it('skips and counts a command whose key is not valid UTF-8', async () => {
+    const { sut, consumers, logger } = setUp();
+    const handled = await startRecording(sut);
+    await consumers[0].eachMessage({
+      topic: 'cmds',
+      partition: 1,
+      message: { ...message(Buffer.from('x')), key: Buffer.from([0xfe]) },
+    } as unknown as EachMessagePayload);
+    expect(handled).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith('Skipped command cmds/1@7: its key is not valid UTF-8');
+  });
+
   it('rethrows a handler failure, so that kafkajs does not commit the command and retries it', async () => {
     const { sut, consumers, logger } = setUp();
     sut.register('cmds', 'workers', () => Promise.reject(new Error('db down')));
@@ -150,7 +182,9 @@ describe(KafkaCommandConsumers.name, () => {
     expect(kafka.consumer).toHaveBeenCalledTimes(1);
 
     consumers[0].emit('crash', false);
-    expect(logger.warn).toHaveBeenLastCalledWith('Kafka command consumer of cmds stopped (x); building it again');
+    expect(logger.warn).toHaveBeenLastCalledWith(
+      'Kafka command consumer of cmds stopped (x); building it again',
+    );
     await waitFor(() => kafka.consumer.mock.calls.length === 2 && consumers[1].run.mock.calls.length === 1);
     expect(consumers[0].disconnect).toHaveBeenCalledTimes(1);
     expect(kafka.consumer).toHaveBeenLastCalledWith(expect.objectContaining({ groupId: 'gw.workers' }));

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { BusRecord } from '../message-bus.interface';
-import { describe, textHeadersOf, withTimeout } from './kafka-helpers';
+import { describe, withTimeout } from './kafka-helpers';
+import { decodeRecord } from './kafka-record.decoder';
 
 type CommandHandler = (record: BusRecord) => Promise<void>;
 
@@ -14,7 +15,6 @@ interface CommandRegistration {
 
 const CLOSE_TIMEOUT_MS = 5_000;
 const REBUILD_DELAY_MS = 1_000;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Commands are read by a consumer group shared by every instance (`<KAFKA_CLIENT_ID>.<group>`),
@@ -147,23 +147,22 @@ export class KafkaCommandConsumers {
     { partition, message }: Pick<EachMessagePayload, 'partition' | 'message'>,
   ): Promise<void> {
     const where = `${topic}/${partition}@${message.offset}`;
-    let value: string;
-    try {
-      value = utf8.decode(message.value ?? new Uint8Array());
-    } catch {
-      this.logger.warn(`Skipped command ${where}: its value is not valid UTF-8`);
+    const decoded = decodeRecord(message);
+    if ('error' in decoded) {
+      // Committed as handled: read again, it would fail the same way and hold every command after it.
+      this.logger.warn(`Skipped command ${where}: ${decoded.error}`);
       this.skipped.inc({ topic });
       return;
     }
     const record: BusRecord = {
       topic,
-      key: message.key === null ? null : message.key.toString('utf8'),
-      value,
+      key: decoded.key,
+      value: decoded.value,
       position: where,
-      timestamp: Number(message.timestamp),
+      timestamp: decoded.timestamp,
       partition,
       offset: Number(message.offset),
-      headers: textHeadersOf(message.headers),
+      headers: decoded.headers,
     };
     try {
       await handler(record);

@@ -88,6 +88,43 @@ describe(KafkaFanoutConsumer.name, () => {
     expect(sut.state('t').log.nextOffset(0)).toBe(3);
   });
 
+  it('delivers the records after one whose header has no value, that one without the header', async () => {
+    const { sut, delivered } = await setUp();
+    sut.take(
+      batch(0, 3, [
+        { ...message(0, 'poison'), headers: { novalue: null } } as unknown as KafkaMessage,
+        { ...message(1, 'tombstone'), value: null, key: null, timestamp: '-1' },
+        message(2, 'after', 'k'),
+      ]),
+    );
+    expect(delivered.map(({ key, value, headers }) => ({ key, value, headers }))).toEqual([
+      { key: null, value: 'poison', headers: undefined },
+      { key: null, value: '', headers: undefined },
+      { key: 'k', value: 'after', headers: undefined },
+    ]);
+    expect(sut.state('t').log.nextOffset(0)).toBe(3);
+  });
+
+  it('skips a record whose key is not UTF-8, and one its topic cannot parse, and goes on', async () => {
+    const parse = (value: string, key: string | null) => {
+      if (value === 'throws') {
+        throw new Error('parser bug');
+      }
+      return { key };
+    };
+    const { sut, delivered, logger } = await setUp({ parse });
+    sut.take(
+      batch(0, 3, [
+        { ...message(0, 'binary key'), key: Buffer.from([0xff]) },
+        message(1, 'throws'),
+        message(2, 'after'),
+      ]),
+    );
+    expect(delivered.map((record) => record.value)).toEqual(['after']);
+    expect(logger.warn).toHaveBeenCalledWith('Skipped record t/0@0: its key is not valid UTF-8');
+    expect(logger.warn).toHaveBeenCalledWith('Skipped record t/0@1: it could not be parsed (parser bug)');
+  });
+
   it('catches up once every partition reached the end it had at start, then lets waiting streams in', async () => {
     const { sut } = await setUp();
     const state = sut.state('t');

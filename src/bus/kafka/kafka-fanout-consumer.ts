@@ -6,8 +6,9 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { Observable } from 'rxjs';
 import { UndeclaredTopicError } from '../bus.errors';
 import { LocalFanout } from '../local-fanout';
-import { BusRecord, TopicOptions } from '../message-bus.interface';
-import { describe, textHeadersOf, withTimeout } from './kafka-helpers';
+import { BusRecord, ParsedRecord, TopicOptions } from '../message-bus.interface';
+import { describe, withTimeout } from './kafka-helpers';
+import { decodeRecord } from './kafka-record.decoder';
 import { PartitionOffsets } from './kafka-topics';
 import { PartitionedLog } from './partitioned-log';
 
@@ -48,7 +49,6 @@ export interface TopicState {
 }
 
 const CLOSE_TIMEOUT_MS = 5_000;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads every declared topic into this process's logs and hands each record to the live streams.
@@ -288,27 +288,24 @@ export class KafkaFanoutConsumer {
   private consume(state: TopicState, partition: number, message: KafkaMessage): void {
     const offset = Number(message.offset);
     const where = `${state.log.topic}/${partition}@${offset}`;
-    let value: string;
-    try {
-      value = utf8.decode(message.value ?? new Uint8Array());
-    } catch {
-      this.skip(state, partition, offset, `Skipped record ${where}: its value is not valid UTF-8`);
+    const decoded = decodeRecord(message);
+    if ('error' in decoded) {
+      this.skip(state, partition, offset, `Skipped record ${where}: ${decoded.error}`);
       return;
     }
-    const rawKey = message.key === null ? null : message.key.toString('utf8');
-    const parsed = state.options.parse?.(value, rawKey) ?? { key: rawKey };
+    const { value, key, timestamp, headers } = decoded;
+    let parsed: ParsedRecord;
+    try {
+      parsed = state.options.parse?.(value, key) ?? { key };
+    } catch (error) {
+      // A topic's parser throwing on some record must not stall the topic either.
+      parsed = { error: `it could not be parsed (${describe(error)})` };
+    }
     if ('error' in parsed) {
       this.skip(state, partition, offset, `Skipped record ${where}: ${parsed.error}`);
       return;
     }
-    const record = state.log.append(
-      partition,
-      offset,
-      parsed.key,
-      value,
-      Number(message.timestamp),
-      textHeadersOf(message.headers),
-    );
+    const record = state.log.append(partition, offset, parsed.key, value, timestamp, headers);
     if (record) {
       this.fanout.dispatch(record);
     }

@@ -1,23 +1,4 @@
-import { IHeaders } from 'kafkajs';
-import { RecordHeaders } from '../message-bus.interface';
-
 /** Small helpers the Kafka bus parts share. */
-
-/** A record's headers as text, or undefined when it has none (most records: nothing is kept). */
-export function textHeadersOf(headers: IHeaders | undefined): RecordHeaders | undefined {
-  if (headers === undefined) {
-    return undefined;
-  }
-  let text: Record<string, string | string[]> | undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) {
-      continue;
-    }
-    text ??= {};
-    text[name] = Array.isArray(value) ? value.map((one) => one.toString()) : value.toString();
-  }
-  return text;
-}
 
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,4 +1,5 @@
 import { json, RequestHandler, text } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { IncomingMessage } from 'node:http';
 import { jsonDepthLimit } from './json-depth';
 
@@ -8,16 +9,18 @@ type BodyKind = 'json' | 'text';
  * Bodies are parsed here instead of by Nest's defaults: a form body (what `curl -d` sends) is kept
  * as raw text, since publishes take the body itself as the message, byte for byte; parsing it as
  * a form would turn "+" into spaces and split at "&". JSON stays JSON, nested at most `maxJsonDepth`
- * levels (deeper gets 400). Larger bodies get 413. Other media types are left unread.
+ * levels (deeper gets 400). Larger bodies get 413. A UTF-8 body (the default charset, and JSON's) that
+ * is not valid UTF-8 gets 400: decoded, its bad bytes would become U+FFFD, and the message stored
+ * would not be the one sent. Other media types are left unread.
  *
  * One handler reads the media type once and hands the request to the one parser it needs: chained,
  * each parser (and the router and Nest around each) looked at every request again, a sixth of a
  * publish's CPU.
  */
 export function bodyParser(limitBytes: number, maxJsonDepth: number): RequestHandler {
-  const parseJson = json({ limit: limitBytes, type: () => true });
+  const parseJson = json({ limit: limitBytes, type: () => true, verify: checkUtf8 });
   const checkDepth = jsonDepthLimit(maxJsonDepth);
-  const parseText = text({ limit: limitBytes, type: () => true, defaultCharset: 'utf-8' });
+  const parseText = text({ limit: limitBytes, type: () => true, defaultCharset: 'utf-8', verify: checkUtf8 });
   // (a request without a body goes through the parser untouched: it checks that first)
   return (request, response, next) => {
     switch (bodyKindOf(request.headers['content-type'])) {
@@ -37,6 +40,18 @@ export function bodyParser(limitBytes: number, maxJsonDepth: number): RequestHan
         next();
     }
   };
+}
+
+/** The parsers' check of the raw bytes, before they are decoded; an error thrown is the answer. */
+function checkUtf8(_request: unknown, _response: unknown, body: Buffer, charset: string): void {
+  if (/^utf-?8$/i.test(charset) && !isUtf8(body)) {
+    throw Object.assign(
+      new Error(
+        `The body is not valid UTF-8 (Content-Type charset ${charset}); send UTF-8 text, or name the body's charset in Content-Type`,
+      ),
+      { status: 400 },
+    );
+  }
 }
 
 /** application/json is JSON; text/* and application/x-www-form-urlencoded are text; case-insensitive. */

@@ -1,3 +1,4 @@
+import type { TemperatureStreamEvent } from '../multiplex/stream-contract';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
@@ -33,7 +34,9 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
       // Object.assign, not a spread that adds a key: see the lint rule in eslint.config.mjs.
       return {
         data: JSON.stringify(
-          Object.assign({}, event, { timestamp: new Date(record.timestamp).toISOString() }),
+          Object.assign({}, event, {
+            timestamp: new Date(record.timestamp).toISOString(),
+          }) satisfies TemperatureStreamEvent,
         ),
       };
     });

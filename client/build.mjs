@@ -14,6 +14,23 @@ rmSync(join(here, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(here, 'tsconfig.json')], {
   stdio: 'inherit',
 });
-const common = { entryPoints: [join(here, 'src/index.ts')], bundle: true, format: 'esm', target: 'es2022', logLevel: 'warning' };
-await build({ ...common, platform: 'neutral', external: ['eventsource-parser'], outfile: join(here, 'dist/index.js') });
-await build({ ...common, platform: 'browser', minify: true, sourcemap: true, outfile: join(here, 'dist/browser/index.js') });
+const common = {
+  entryPoints: [join(here, 'src/index.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  logLevel: 'warning',
+};
+await build({
+  ...common,
+  platform: 'neutral',
+  external: ['eventsource-parser'],
+  outfile: join(here, 'dist/index.js'),
+});
+await build({
+  ...common,
+  platform: 'browser',
+  minify: true,
+  sourcemap: true,
+  outfile: join(here, 'dist/browser/index.js'),
+});

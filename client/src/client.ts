@@ -68,11 +68,15 @@ export function createClient(options: ClientOptions = {}): Client {
   }
   const hubOptions: LocalHubOptions = { ...options, baseUrl };
   const share = options.shareAcrossTabs ?? inBrowser;
-  const hub: Hub = share && sharedHubFactory !== undefined ? sharedHubFactory(hubOptions) : new LocalHub(hubOptions);
+  const hub: Hub =
+    share && sharedHubFactory !== undefined ? sharedHubFactory(hubOptions) : new LocalHub(hubOptions);
   const subscriptions = new Set<() => void>();
   let closed = false;
 
-  const subscribe = (stream: string, handlers: SubscriptionHandlers<ClientEvent<StreamName>>): Subscription => {
+  const subscribe = (
+    stream: string,
+    handlers: SubscriptionHandlers<ClientEvent<StreamName>>,
+  ): Subscription => {
     if (closed) {
       throw new Error('The client is closed');
     }
@@ -86,7 +90,11 @@ export function createClient(options: ClientOptions = {}): Client {
           data = parse(e.data);
         } catch (error) {
           handlers.onError?.(
-            new GatewayError(0, `an event of ${JSON.stringify(stream)} is not JSON: ${String(error)}`, stream),
+            new GatewayError(
+              0,
+              `an event of ${JSON.stringify(stream)} is not JSON: ${String(error)}`,
+              stream,
+            ),
           );
           return;
         }
@@ -196,7 +204,11 @@ function publishRoute(
       return { url: url.toString(), body: text(), contentType: 'text/plain; charset=utf-8' };
     }
     case 'broadcast':
-      return { url: new URL('/events', baseUrl).toString(), body: text(), contentType: 'text/plain; charset=utf-8' };
+      return {
+        url: new URL('/events', baseUrl).toString(),
+        body: text(),
+        contentType: 'text/plain; charset=utf-8',
+      };
     case 'kafka': {
       const keyAt = parameter.indexOf(':');
       const topic = keyAt < 0 ? parameter : parameter.slice(0, keyAt);

@@ -83,7 +83,10 @@ export function openFetchConnection(options: ConnectionOptions, events: Connecti
     const type = response.headers.get('content-type') ?? '';
     if (!type.startsWith('text/event-stream') || response.body === null) {
       await response.body?.cancel().catch(() => undefined);
-      end({ status: 0, message: `GET /sse answered ${response.status} with ${type || 'no content type'}, not an event stream` });
+      end({
+        status: 0,
+        message: `GET /sse answered ${response.status} with ${type || 'no content type'}, not an event stream`,
+      });
       return;
     }
     if (closed) {

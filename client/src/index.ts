@@ -1,5 +1,13 @@
 export { createClient, useSharedHub } from './client.js';
-export type { Client, ClientEvent, ClientOptions, HubFactory, KafkaEvent, Subscription, SubscriptionHandlers } from './client.js';
+export type {
+  Client,
+  ClientEvent,
+  ClientOptions,
+  HubFactory,
+  KafkaEvent,
+  Subscription,
+  SubscriptionHandlers,
+} from './client.js';
 export { GatewayError } from './gateway-error.js';
 export type { Hub, HubEvent, HubListener } from './hub.js';
 export { LocalHub } from './local-hub.js';

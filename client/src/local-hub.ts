@@ -213,12 +213,18 @@ export class LocalHub implements Hub {
       frame: (frame) => this.onFrame(link, frame),
       end: (ending) => this.onEnd(link, ending),
     };
-    const eventSource = this.options.eventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+    const eventSource =
+      this.options.eventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
     const useEventSource =
-      this.options.transport === 'eventsource' || (this.options.transport !== 'fetch' && !hasStreamingFetch());
+      this.options.transport === 'eventsource' ||
+      (this.options.transport !== 'fetch' && !hasStreamingFetch());
     if (useEventSource && eventSource !== undefined) {
       const names = streams.flatMap((stream) => [stream, ...TYPED_EVENTS.map((type) => `${stream}.${type}`)]);
-      link.connection = openEventSourceConnection({ url: url.toString(), token, eventSource, fetch: this.fetch }, names, events);
+      link.connection = openEventSourceConnection(
+        { url: url.toString(), token, eventSource, fetch: this.fetch },
+        names,
+        events,
+      );
     } else {
       link.connection = openFetchConnection({ url: url.toString(), token, fetch: this.fetch }, events);
     }
@@ -395,7 +401,11 @@ export class LocalHub implements Hub {
     const target = globalThis as {
       addEventListener?: (type: string, listener: () => void) => void;
       removeEventListener?: (type: string, listener: () => void) => void;
-      document?: { visibilityState?: string; addEventListener(type: string, l: () => void): void; removeEventListener(type: string, l: () => void): void };
+      document?: {
+        visibilityState?: string;
+        addEventListener(type: string, l: () => void): void;
+        removeEventListener(type: string, l: () => void): void;
+      };
     };
     if (typeof target.addEventListener !== 'function' || target.document === undefined) {
       return () => undefined;

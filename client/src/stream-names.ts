@@ -24,7 +24,9 @@ export function streamNameProblem(name: unknown): string | undefined {
   const parameter = colon < 0 ? undefined : name.slice(colon + 1);
   switch (prefix) {
     case 'broadcast':
-      return parameter === undefined ? undefined : `stream ${quoted} is malformed: broadcast takes no parameter`;
+      return parameter === undefined
+        ? undefined
+        : `stream ${quoted} is malformed: broadcast takes no parameter`;
     case 'v2':
     case 'v3':
       if (!parameter || parameter.length > 128) {

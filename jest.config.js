@@ -5,12 +5,34 @@ const common = {
   testEnvironment: 'node',
 };
 
+/**
+ * The client package (client/) is an ES module written with `.js` specifiers, and its one
+ * dependency, eventsource-parser, ships ES modules only: jest's CommonJS runtime takes both once
+ * the specifiers lose their extension and the dependency is compiled like the sources.
+ */
+const clientModules = {
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    ...common.transform,
+    '/eventsource-parser/.+\\.js$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!eventsource-parser/)'],
+};
+
 module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
     {
       ...common,
+      ...clientModules,
+      displayName: 'client',
+      rootDir: 'client',
+      testRegex: 'src/.*\\.spec\\.ts$',
+    },
+    {
+      ...common,
+      ...clientModules,
       displayName: 'e2e',
       rootDir: 'test',
       testRegex: '.*\\.e2e-spec\\.ts$',

@@ -6,18 +6,11 @@ const common = {
 };
 
 /**
- * The client package (client/) is an ES module written with `.js` specifiers, and its one
- * dependency, eventsource-parser, ships ES modules only: jest's CommonJS runtime takes both once
- * the specifiers lose their extension and the dependency is compiled like the sources.
+ * The client package (client/) is an ES module written with `.js` specifiers: its specs, and the
+ * e2e specs of test/client/ (an ES module too), load it and its ES-module-only dependency
+ * (eventsource-parser) natively, once the specifiers lose their extension.
  */
-const clientModules = {
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: {
-    ...common.transform,
-    '/eventsource-parser/.+\\.js$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true } }],
-  },
-  transformIgnorePatterns: ['/node_modules/(?!eventsource-parser/)'],
-};
+const clientModules = { moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' } };
 
 module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],

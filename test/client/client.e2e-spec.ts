@@ -19,19 +19,35 @@ const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Records the GET /sse requests a client makes, passing them on to the real gateway. */
-function countingFetch(): { fetch: typeof fetch; urls: string[]; headers: Headers[] } {
+/** Records the GET /sse requests a client makes and what each stream sent, passing them on to the real gateway. */
+function countingFetch(): { fetch: typeof fetch; urls: string[]; headers: Headers[]; bodies: string[] } {
   const urls: string[] = [];
   const headers: Headers[] = [];
+  const bodies: string[] = [];
   return {
     urls,
     headers,
-    fetch: (input, init) => {
+    bodies,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
       if (String(input).includes('/sse?')) {
         urls.push(String(input));
         headers.push(new Headers(init?.headers));
+        const index = bodies.push('') - 1;
+        const reader = response.clone().body?.pipeThrough(new TextDecoderStream()).getReader();
+        void (async () => {
+          for (;;) {
+            const { done, value } = (await reader?.read().catch(() => ({ done: true, value: '' }))) ?? {
+              done: true,
+            };
+            if (done) {
+              return;
+            }
+            bodies[index] += value;
+          }
+        })();
       }
-      return fetch(input, init);
+      return response;
     },
   };
 }
@@ -108,7 +124,9 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
   it('throws at subscribe for a malformed name, naming it; a 4xx reaches onError once and is not retried', async () => {
     const counting = countingFetch();
     const sut = client({ fetch: counting.fetch });
-    expect(() => sut.subscribe('reprots:x' as 'broadcast', { onEvent() {} })).toThrow(/stream "reprots:x" is unknown/);
+    expect(() => sut.subscribe('reprots:x' as 'broadcast', { onEvent() {} })).toThrow(
+      /stream "reprots:x" is unknown/,
+    );
     const errors: GatewayError[] = [];
     const broadcasts: string[] = [];
     sut.subscribe('kafka:not-listed', { onEvent() {}, onError: (error) => errors.push(error) });
@@ -147,7 +165,11 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
       // Silent: the proxy keeps the connection but passes nothing (a stalled middlebox).
       proxy.stall();
       await publisher.publish(`v2:${user}`, 'c');
-      await waitUntil(() => counting.urls.length === 3, 'a reopen after two silent keep-alive intervals', 5_000);
+      await waitUntil(
+        () => counting.urls.length === 3,
+        'a reopen after two silent keep-alive intervals',
+        5_000,
+      );
       await waitUntil(() => seen.length === 3, 'c, after the reopen', 5_000);
       expect(seen).toEqual(['a', 'b', 'c']);
     } finally {
@@ -196,7 +218,9 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
       });
       setTimeout(() => client.publish(${JSON.stringify(`v2:${user}`)}, 'bye'), 300);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -227,6 +251,12 @@ describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
   it('renews 10-second tokens for a minute of steady publishing: every message once, in order, the token never in the URL', async () => {
     const user = unique('renew');
     let issued = 0;
+    const sign = (claims: Record<string, string>) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user)
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 10)
+        .sign(new TextEncoder().encode(SECRET));
     const token = () => {
       issued++;
       return new SignJWT({})
@@ -237,7 +267,7 @@ describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
     };
     const counting = countingFetch();
     const sut = createClient({ baseUrl: running.baseUrl, token, keepAliveMs: 1000, fetch: counting.fetch });
-    const publisher = createClient({ baseUrl: running.baseUrl, token });
+    const publisher = createClient({ baseUrl: running.baseUrl, token: () => sign({ scope: 'publish' }) });
     try {
       const seen: string[] = [];
       const errors: unknown[] = [];
@@ -256,8 +286,12 @@ describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
       // A new connection per token: about one every 8 s, each made before the old one expired.
       expect(counting.urls.length).toBeGreaterThanOrEqual(6);
       expect(counting.urls.every((url) => !url.includes('access_token'))).toBe(true);
-      expect(counting.headers.every((headers) => headers.get('authorization')?.startsWith('Bearer '))).toBe(true);
+      expect(counting.headers.every((headers) => headers.get('authorization')?.startsWith('Bearer '))).toBe(
+        true,
+      );
       expect(issued).toBeGreaterThanOrEqual(6);
+      // Each connection was let go before its token expired: none was ended by the server for it.
+      expect(counting.bodies.filter((body) => body.includes('token expired'))).toEqual([]);
     } finally {
       sut.close();
       publisher.close();

@@ -19,6 +19,8 @@ const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const urlOf = (input: string | URL | Request) => (input instanceof Request ? input.url : input.toString());
+
 /** Records the GET /sse requests a client makes and what each stream sent, passing them on to the real gateway. */
 function countingFetch(): { fetch: typeof fetch; urls: string[]; headers: Headers[]; bodies: string[] } {
   const urls: string[] = [];
@@ -30,8 +32,8 @@ function countingFetch(): { fetch: typeof fetch; urls: string[]; headers: Header
     bodies,
     fetch: async (input, init) => {
       const response = await fetch(input, init);
-      if (String(input).includes('/sse?')) {
-        urls.push(String(input));
+      if (urlOf(input).includes('/sse?')) {
+        urls.push(urlOf(input));
         headers.push(new Headers(init?.headers));
         const index = bodies.push('') - 1;
         const reader = response.clone().body?.pipeThrough(new TextDecoderStream()).getReader();

@@ -7,7 +7,8 @@ import { EventSource } from 'eventsource';
 import { jest } from '@jest/globals';
 import { createClient, GatewayError } from '../../client/src/index.js';
 import type { Client } from '../../client/src/index.js';
-import { RunningApp, startApp, waitUntil } from '../support/app.js';
+import { post, RunningApp, startApp, waitUntil } from '../support/app.js';
+import { SseReader } from '../support/sse-reader.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 // An ES module (test/client/package.json), as the client package is: jest loads the client's
@@ -238,6 +239,48 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
     });
     expect(output).toContain('event bye');
     expect(code).toBe(0); // null: it was still running 10 s later, held by a timer or a socket
+  });
+});
+
+describe('@sse-gateway/client at a cap (429 with Retry-After)', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ SSE_MAX_CONNECTIONS_PER_USER: '1' });
+  });
+  afterAll(() => running.close());
+
+  it('waits the Retry-After of a 429 before trying again (not its 100 ms retry hint), then connects', async () => {
+    const user = unique('capped');
+    const holder = await SseReader.open(`${running.baseUrl}/v2/sse?username=${user}`);
+    expect(holder.status).toBe(200);
+    const attempts: number[] = [];
+    const errors: unknown[] = [];
+    const sut = createClient({
+      baseUrl: running.baseUrl,
+      retryMs: 100,
+      fetch: (input, init) => {
+        attempts.push(Date.now());
+        return fetch(input, init);
+      },
+    });
+    try {
+      const seen: string[] = [];
+      sut.subscribe(`v2:${user}`, { onEvent: (e) => seen.push(e.data), onError: (e) => errors.push(e) });
+      await waitUntil(() => attempts.length === 1, 'the first attempt');
+      await sleep(2000);
+      expect(attempts).toHaveLength(1); // a 100 ms backoff would have tried ten times by now
+      holder.close();
+      await waitUntil(() => attempts.length === 2, 'the attempt after Retry-After', 6000);
+      expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(4900);
+      await waitUntil(() => sut.positions()[`v2:${user}`] !== undefined, 'the connection');
+      await post(`${running.baseUrl}/v2/message?username=${user}`, 'through', 'text/plain');
+      await waitUntil(() => seen.length === 1, 'the message');
+      expect(errors).toEqual([]); // a 429 is retried, not a refusal
+    } finally {
+      sut.close();
+      holder.close();
+    }
   });
 });
 

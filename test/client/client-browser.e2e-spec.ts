@@ -35,7 +35,7 @@ describe('@sse-gateway/client in Chromium, imported from /client/index.js', () =
         onEvent: (e) => window.seen.push(e.data + '@' + (e.position !== '')),
       });
     })()`);
-    const seen = () => page.evaluate('window.seen') as Promise<string[]>;
+    const seen = () => page.evaluate<string[]>('window.seen');
     await waitUntil(() => sseRequests.length === 1, 'the page connected');
     await page.waitForFunction(`Object.keys(window.client.positions()).length === 1`);
     expect(

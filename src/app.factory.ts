@@ -53,5 +53,8 @@ export async function createApp(env: Record<string, string | undefined> = {}): P
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   // The reports page (public/, plain files, no build step) at /.
   app.use(publicFiles(join(__dirname, '..', 'public')));
+  // The browser build of the client package (client/, built by `npm run build`): a page imports
+  // /client/index.js as an ES module, no bundler needed.
+  app.use('/client', publicFiles(join(__dirname, '..', 'client', 'dist', 'browser')));
   return app;
 }

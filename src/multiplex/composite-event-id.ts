@@ -47,6 +47,15 @@ export class CompositeEventId {
     return new CompositeIdTracker(this.tag, initial);
   }
 
+  /** Whether `id` is an id of this list of streams (same names, same order). */
+  owns(id: string | undefined): boolean {
+    if (id === undefined) {
+      return false;
+    }
+    const parts = id.split(SEPARATOR);
+    return parts[0] === this.tag && parts.length === this.names.length + 1;
+  }
+
   /**
    * Each stream's position in `id`: undefined for a stream without one (it starts afresh), and
    * UNKNOWN_POSITION for every stream when the id is not one of this list of streams.

@@ -1,10 +1,10 @@
-import { Controller, Query, Req, Sse, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Query, Req, Sse, UseGuards } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Request } from 'express';
 import { Observable } from 'rxjs';
 import { Access } from '../auth/access.decorator';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
-import { LastEventId } from '../sse/last-event-id.decorator';
+import { LastEventId, MAX_EVENT_ID_LENGTH } from '../sse/last-event-id.decorator';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { MAX_COMPOSITE_ID_LENGTH } from './composite-event-id';
@@ -54,18 +54,25 @@ export class MultiplexController {
       "Each event's `event:` is its stream's name, followed by `.<type>` for typed events (`reports:<uuid>.report_status_update`, `<name>.history-gap`); " +
       "its data is what the stream's own route sends. The id is a composite position of every stream of the connection: " +
       'send it back as Last-Event-ID (on any instance) and each stream replays what it missed, or sends its own `history-gap` notice. ' +
+      'When the list of streams changes, give each stream its position with `position` (one per `stream`, in order) instead. ' +
       'AUTH_MODE=jwt: every stream is checked as its own route checks it, and one the token does not give refuses the request (403 naming it), ' +
       'before what it names is looked at: without the scope, `kafka:<topic>` is a 403 whether or not the topic is listed.',
   })
   @ApiBadRequestResponse({
-    description: `A stream name that is malformed, unknown (a topic not listed: only to a token with its scope, under AUTH_MODE=jwt) or repeated (named), or more than ${MAX_STREAMS}`,
+    description: `A stream name that is malformed, unknown (a topic not listed: only to a token with its scope, under AUTH_MODE=jwt) or repeated (named), or more than ${MAX_STREAMS}; \`position\` given but not once per \`stream\`, or one over ${MAX_EVENT_ID_LENGTH} characters`,
   })
   @ApiSseStream('The events of every stream named, under their names', EXAMPLE)
   stream(
-    @Query() _query: MultiplexQueryDto,
+    @Query() query: MultiplexQueryDto,
     @Req() request: Request,
     @LastEventId(MAX_COMPOSITE_ID_LENGTH) lastEventId?: string,
   ): Observable<SseItem> {
-    return this.multiplexer.open(requestedStreams(request), lastEventId);
+    const streams = requestedStreams(request);
+    if (query.position !== undefined && query.position.length !== streams.length) {
+      throw new BadRequestException(
+        `position must be given once per stream, in the order of stream (${streams.length}), empty for a stream without one; ${query.position.length} were given`,
+      );
+    }
+    return this.multiplexer.open(streams, lastEventId, query.position);
   }
 }

@@ -18,15 +18,26 @@ export class Multiplexer {
     this.maxQueuedBytes = config.SSE_MAX_BUFFER_BYTES;
   }
 
-  open(streams: readonly RequestedStream[], lastEventId?: string): Observable<SseItem> {
+  /**
+   * `positions` (one per stream, '' for none) apply when the list changed: an id of this list is
+   * newer than positions a client wrote into the URL, and wins (EventSource sends it on reconnect).
+   */
+  open(
+    streams: readonly RequestedStream[],
+    lastEventId?: string,
+    positions?: readonly string[],
+  ): Observable<SseItem> {
     const maxQueuedBytes = this.maxQueuedBytes * eventCopiesOf(streams);
     const ids = new CompositeEventId(streams.map((stream) => stream.name));
-    const positions = ids.decode(lastEventId);
+    const resumeAt =
+      positions !== undefined && !ids.owns(lastEventId)
+        ? positions.map((position) => (position === '' ? undefined : position))
+        : ids.decode(lastEventId);
     return multiplexStreams(
       streams.map((stream, index) => ({
         name: stream.name,
-        events: stream.kind.open(stream.parameter, positions[index]),
-        position: positions[index] ?? '',
+        events: stream.kind.open(stream.parameter, resumeAt[index]),
+        position: resumeAt[index] ?? '',
       })),
       ids,
       this.events,

@@ -6,6 +6,7 @@ import { HISTORY_GAP_EVENT } from '../sse/topic-event-stream';
 import { ReportEvent } from './report';
 import { ReportEventIds } from './report-event-ids';
 import { decodeReportEvent } from './report-event.codec';
+import type { ReportStatusUpdate } from '../multiplex/stream-contract';
 import { REPORT_STATUS_EVENT, REPORT_UPDATES_TOPIC } from './reports.constants';
 import { ReportsRepository } from './reports.repository';
 
@@ -59,7 +60,7 @@ export function reportEventStream(
       lastSent = id;
       return new SseEvent(
         event.id,
-        JSON.stringify({ id: event.reportId, status: event.status }),
+        JSON.stringify({ id: event.reportId, status: event.status } satisfies ReportStatusUpdate),
         REPORT_STATUS_EVENT,
       );
     };

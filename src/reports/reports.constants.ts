@@ -1,3 +1,4 @@
+import type { ReportStatusEventType } from '../multiplex/stream-contract';
 import { AccessRule } from '../auth/access-rule';
 
 /** Fan-out topic announcing committed report changes (from the outbox), keyed by user id. */
@@ -10,7 +11,7 @@ export const REPORT_COMMANDS_TOPIC = 'v4_messages';
 export const REPORT_DEAD_LETTER_TOPIC = 'v4_messages.dead-letter';
 
 /** SSE event type of a status change on GET /v4/sse. */
-export const REPORT_STATUS_EVENT = 'report_status_update';
+export const REPORT_STATUS_EVENT: ReportStatusEventType = 'report_status_update';
 
 /** The v4 stream's name in metrics and for the per-user cap (GET /v4/sse and `reports:` in GET /sse). */
 export const REPORTS_STREAM = 'v4';

@@ -1,11 +1,11 @@
 import { ParsedRecord } from '../bus/message-bus.interface';
 import { parseJsonObject } from '../common/records/json-object';
+import type { TemperatureEvent } from '../multiplex/stream-contract';
 
 export const ENTITY_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 
-export type TemperatureEvent =
-  | { type: 'Registered'; entityId: string }
-  | { type: 'TemperatureRead'; entityId: string; temperature: number };
+/** The event shapes are part of the stream contract that the client shares. */
+export type { TemperatureEvent };
 
 /** What the topic holds: the event as JSON. The entity id is also the record key. */
 export const encodeTemperatureEvent = (event: TemperatureEvent): string => JSON.stringify(event);

@@ -1,3 +1,4 @@
+import type { TemperatureStreamEvent } from '../multiplex/stream-contract';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Observable, Subscription } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
@@ -32,7 +33,9 @@ export class TemperatureService implements OnModuleInit, OnModuleDestroy {
       const event = decodeTemperatureEvent(record.value, record.key) as TemperatureEvent;
       return {
         data: JSON.stringify(
-          Object.assign({}, event, { timestamp: new Date(record.timestamp).toISOString() }),
+          Object.assign({}, event, {
+            timestamp: new Date(record.timestamp).toISOString(),
+          }) satisfies TemperatureStreamEvent,
         ),
       };
     });

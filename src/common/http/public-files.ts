@@ -1,5 +1,5 @@
 import { RequestHandler, static as serveStatic } from 'express';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 /**
@@ -26,7 +26,10 @@ export function publicFiles(root: string, index = 'index.html'): RequestHandler 
       }
     }
   };
-  walk(root, '/');
+  // A checkout whose client package is not built yet serves the rest; `npm run build` builds both.
+  if (existsSync(root)) {
+    walk(root, '/');
+  }
   const files = serveStatic(root, { index, maxAge: 0 });
   return (request, response, next) => {
     if ((request.method === 'GET' || request.method === 'HEAD') && paths.has(publicPathOf(request.url))) {

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsArray, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { MAX_COMPOSITE_ID_LENGTH } from '../composite-event-id';
+import { MAX_EVENT_ID_LENGTH } from '../../sse/last-event-id.decorator';
 import { AccessTokenQueryDto } from '../../sse/sse-query.dto';
 import { MAX_STREAMS } from '../stream-catalog';
 
@@ -26,4 +27,25 @@ export class MultiplexQueryDto extends AccessTokenQueryDto {
   @IsString()
   @MaxLength(MAX_COMPOSITE_ID_LENGTH)
   lastEventId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Where each stream resumes when the list of streams changed (so a composite id of the old list does not apply): ' +
+      "repeat once per `stream`, in the same order, each the id the stream's own route gave its last event seen, " +
+      'empty for a stream that starts afresh. Each is checked as that route checks Last-Event-ID: one no longer retained, ' +
+      "from another run or ahead of the stream gets the stream's `history-gap` notice. Ignored when Last-Event-ID " +
+      '(or lastEventId) is an id of this same list of streams: that id is newer.',
+    type: [String],
+    example: ['mwwj113o-41', ''],
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? [value] : value))
+  @IsArray()
+  @IsString({ each: true })
+  @MaxLength(MAX_EVENT_ID_LENGTH, { each: true })
+  @Matches(/^\P{Cc}*$/u, {
+    each: true,
+    message: 'each position must be printable characters (no control characters)',
+  })
+  position?: string[];
 }

@@ -1,0 +1,25 @@
+export { createClient, useSharedHub } from './client.js';
+export type {
+  Client,
+  ClientEvent,
+  ClientOptions,
+  HubFactory,
+  KafkaEvent,
+  Subscription,
+  SubscriptionHandlers,
+} from './client.js';
+export { GatewayError } from './gateway-error.js';
+export type { Hub, HubEvent, HubListener } from './hub.js';
+export { LocalHub } from './local-hub.js';
+export type { LocalHubOptions } from './local-hub.js';
+export { comparePositions, isAfter } from './positions.js';
+export { checkStreamName, streamNameProblem } from './stream-names.js';
+export type {
+  PublishData,
+  ReportStatus,
+  ReportStatusUpdate,
+  StreamEvent,
+  StreamName,
+  TemperatureEvent,
+  TemperatureStreamEvent,
+} from '../../src/multiplex/stream-contract.js';

@@ -102,7 +102,14 @@ describe('the installed dependencies', () => {
   });
 
   it('declares no development dependency that no test, script, tool config or type needs', () => {
-    const code = [sources('src'), sources('test'), sources('bench'), sources('scripts')].join('\n');
+    const code = [
+      sources('src'),
+      sources('test'),
+      sources('bench'),
+      sources('scripts'),
+      sources('client/src'),
+      readFileSync(join(ROOT, 'client/build.mjs'), 'utf8'),
+    ].join('\n');
     const configs = ['jest.config.js', 'eslint.config.mjs', 'tsconfig.json']
       .map((file) => readFileSync(join(ROOT, file), 'utf8'))
       .join('\n');

@@ -93,9 +93,25 @@ export function openFetchConnection(options: ConnectionOptions, events: Connecti
       return;
     }
     events.open();
+    // The parser reports a block's id before its event, and an id-only block (streams moved
+    // without an event) by its id alone: an id is an id-only frame unless an event follows it.
+    let pendingId: string | undefined;
+    const flushId = (): void => {
+      if (pendingId !== undefined) {
+        const id = pendingId;
+        pendingId = undefined;
+        events.frame({ id });
+      }
+    };
     const parser = createParser({
-      onEvent: (message) => events.frame({ event: message.event, data: message.data, id: message.id }),
-      onId: (id) => events.frame({ id }),
+      onId: (id) => {
+        flushId();
+        pendingId = id;
+      },
+      onEvent: (message) => {
+        pendingId = undefined;
+        events.frame({ event: message.event, data: message.data, id: message.id });
+      },
       onRetry: (ms) => events.retry(ms),
     });
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -106,6 +122,7 @@ export function openFetchConnection(options: ConnectionOptions, events: Connecti
       }
       events.activity();
       parser.feed(value);
+      flushId();
     }
     end({ status: 0, message: 'the stream ended' });
   })().catch((error: unknown) => {

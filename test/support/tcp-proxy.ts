@@ -27,6 +27,18 @@ export class TcpProxy {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
+  /**
+   * Stops passing bytes from the server on every open connection, keeping them open: a stalled
+   * middlebox, or a laptop that slept. New connections pass again.
+   */
+  stall(): void {
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+    this.sockets.clear();
+  }
+
   /** Cuts every connection through the proxy. */
   dropAll(): void {
     for (const socket of this.sockets) {

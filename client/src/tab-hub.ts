@@ -36,6 +36,29 @@ type Message =
   | { t: 'leader'; tab: string }
   | { t: 'handover'; to: string };
 
+// What this file uses of Web Locks, BroadcastChannel and the page, typed here: the package is also
+// compiled without the DOM library (the server's tests import it).
+interface Locks {
+  request(
+    name: string,
+    options: { signal?: AbortSignal; steal?: boolean },
+    callback: () => Promise<void> | undefined,
+  ): Promise<unknown>;
+}
+interface Channel {
+  onmessage: ((event: { data: Message }) => void) | null;
+  postMessage(message: Message): void;
+  close(): void;
+}
+type ChannelConstructor = new (name: string) => Channel;
+interface EventTarget {
+  addEventListener(type: string, listener: (event: { persisted?: boolean }) => void): void;
+  removeEventListener(type: string, listener: (event: { persisted?: boolean }) => void): void;
+}
+interface Page extends EventTarget {
+  visibilityState?: string;
+}
+
 interface Carried {
   listeners: Set<HubListener>;
   position?: string;
@@ -78,8 +101,8 @@ export class TabHub implements Hub {
   private readonly fallback?: LocalHub;
   private readonly name: string;
   private readonly lockName: string;
-  private readonly channel?: BroadcastChannel;
-  private readonly locks?: LockManager;
+  private readonly channel?: Channel;
+  private readonly locks?: Locks;
   private leading?: Leadership;
   /** Aborts this tab's place in the queue for the leader lock. */
   private queued?: AbortController;
@@ -96,8 +119,9 @@ export class TabHub implements Hub {
     const name = options.name ?? `sse-gateway-client:${options.baseUrl}`;
     this.name = name;
     this.lockName = `${name}:leader`;
-    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-    if (locks === undefined || typeof BroadcastChannel !== 'function') {
+    const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks;
+    const Channel = (globalThis as unknown as { BroadcastChannel?: ChannelConstructor }).BroadcastChannel;
+    if (locks === undefined || typeof Channel !== 'function') {
       this.fallback = new LocalHub(options);
       this.detachPage = () => undefined;
       if (options.onStatus !== undefined) {
@@ -114,11 +138,11 @@ export class TabHub implements Hub {
       return;
     }
     this.locks = locks;
-    this.channel = new BroadcastChannel(name);
-    this.channel.onmessage = (event: MessageEvent<Message>) => this.onMessage(event.data);
+    this.channel = new Channel(name);
+    this.channel.onmessage = (event) => this.onMessage(event.data);
     this.detachPage = this.attachPage();
     // Other tabs watch this lock to learn that this tab closed, so it is held before this tab speaks.
-    void locks.request(`${name}:tab:${this.id}`, () => {
+    void locks.request(`${name}:tab:${this.id}`, {}, () => {
       if (this.closed) {
         return undefined;
       }
@@ -481,6 +505,7 @@ export class TabHub implements Hub {
       if (!watch.signal.aborted) {
         this.forget(tab);
       }
+      return undefined;
     }).catch(() => undefined);
   }
 
@@ -495,7 +520,10 @@ export class TabHub implements Hub {
     const union = new Map<string, string | undefined>();
     const earliest = (stream: string, position: string | undefined): void => {
       const known = union.get(stream);
-      if (!union.has(stream) || (position !== undefined && (known === undefined || comparePositions(position, known) === -1))) {
+      if (
+        !union.has(stream) ||
+        (position !== undefined && (known === undefined || comparePositions(position, known) === -1))
+      ) {
         union.set(stream, position);
       }
     };
@@ -549,7 +577,11 @@ export class TabHub implements Hub {
       return;
     }
     const connected = leading.hub.connected;
-    const status: HubStatus = connected ? 'connected' : this.status === 'connecting' ? 'connecting' : 'reconnecting';
+    const status: HubStatus = connected
+      ? 'connected'
+      : this.status === 'connecting'
+        ? 'connecting'
+        : 'reconnecting';
     const positions = leading.hub.positions();
     const state = JSON.stringify([status, positions]);
     if (state !== leading.lastState) {
@@ -567,9 +599,9 @@ export class TabHub implements Hub {
    * about to be frozen or put in the back-forward cache lets go of it at once.
    */
   private attachPage(): () => void {
-    const doc = (globalThis as { document?: Document }).document;
-    const win = globalThis as unknown as Partial<Window>;
-    if (doc === undefined || typeof win.addEventListener !== 'function') {
+    const doc = (globalThis as { document?: Page }).document;
+    const win = globalThis as Partial<EventTarget>;
+    if (doc === undefined || win.addEventListener === undefined || win.removeEventListener === undefined) {
       return () => undefined;
     }
     const visibility = (): void => {
@@ -587,8 +619,8 @@ export class TabHub implements Hub {
       this.post(this.hello());
       this.queueForLead();
     };
-    const pageshow = (event: Event): void => {
-      if ((event as PageTransitionEvent).persisted) {
+    const pageshow = (event: { persisted?: boolean }): void => {
+      if (event.persisted === true) {
         resume();
       }
     };
@@ -623,7 +655,7 @@ export class TabHub implements Hub {
 }
 
 function isVisible(): boolean {
-  const doc = (globalThis as { document?: Document }).document;
+  const doc = (globalThis as { document?: Page }).document;
   return doc === undefined || doc.visibilityState !== 'hidden';
 }
 

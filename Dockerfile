@@ -6,21 +6,27 @@
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# Dependencies first: this layer is reused until package*.json changes.
+# Dependencies first: this layer is reused until package*.json changes. client/ is an npm
+# workspace (the browser client package), so its package.json is part of the install.
 COPY package.json package-lock.json ./
+COPY client/package.json ./client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+COPY client ./client
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY client/package.json ./client/
 # Optional packages are left out: the only one in the production tree, pg-cloudflare, is loaded by
 # pg on Cloudflare Workers only.
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The client's browser build, served at /client/index.js.
+COPY --from=build /app/client/dist/browser ./client/dist/browser
 # The reports page at /: dist/ serves it from ../public.
 COPY public ./public
 USER node

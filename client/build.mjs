@@ -11,9 +11,13 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 rmSync(join(here, 'dist'), { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(here, 'tsconfig.json')], {
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc'), '-p', join(here, 'tsconfig.build.json')],
+  {
+    stdio: 'inherit',
+  },
+);
 const common = {
   entryPoints: [join(here, 'src/index.ts')],
   bundle: true,

@@ -90,6 +90,18 @@ function stageSource(
       // The same build the e2e run made (`npm test` builds first): dist/ of this checkout.
       return { kind: 'context', hostPath: join(ROOT, 'dist') };
     }
+    const clientDist = posix.join(run.workdir, 'client', 'dist');
+    if (/\bnpm run build\b/.test(run.command) && (path === clientDist || path.startsWith(`${clientDist}/`))) {
+      // `npm run build` builds the client package too, from its sources copied before it.
+      const before = { ...stage, copies: stage.copies.filter((copy) => copy.line < run.line), runs: [] };
+      for (const input of ['client/package.json', 'client/build.mjs', 'client/tsconfig.json', 'client/src']) {
+        const found = stageSource(before, posix.join(run.workdir, input), context);
+        if (found.kind !== 'context' || !existsSync(found.hostPath)) {
+          throw new Error(`Dockerfile line ${run.line}: npm run build runs without ${input} in the stage`);
+        }
+      }
+      return { kind: 'context', hostPath: join(ROOT, 'client', 'dist', posix.relative(clientDist, path)) };
+    }
   }
   throw new Error(`cannot tell where ${path} comes from in the ${stage.name ?? stage.image} stage`);
 }
@@ -308,6 +320,15 @@ describe('the container path: docker-compose.yml and the Dockerfile', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await response.text()).toBe(readFileSync(join(ROOT, 'public', 'index.html'), 'utf8'));
+  });
+
+  it('serves the client package’s browser build at /client/index.js', async () => {
+    const response = await fetch(`${baseUrl}/client/index.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+    expect(await response.text()).toBe(
+      readFileSync(join(ROOT, 'client', 'dist', 'browser', 'index.js'), 'utf8'),
+    );
   });
 
   it('serves the API docs at /docs', async () => {

@@ -1,4 +1,4 @@
-import { Backoff, retryAfterMs } from './backoff';
+import { Backoff, retryAfterMs } from './backoff.js';
 
 describe(Backoff.name, () => {
   it('doubles from the retry hint, jittered between half and all of it, up to the cap', () => {

@@ -148,8 +148,8 @@ export function createClient(options: ClientOptions = {}): Client {
   };
 
   return {
-    subscribe: subscribe as Client['subscribe'],
-    publish: publish as Client['publish'],
+    subscribe,
+    publish,
     positions: () => hub.positions(),
     close() {
       if (closed) {

@@ -1,4 +1,4 @@
-import { comparePositions, isAfter } from './positions';
+import { comparePositions, isAfter } from './positions.js';
 
 describe('comparePositions', () => {
   it('orders positions of one in-memory topic by offset, as numbers', () => {

@@ -1,4 +1,4 @@
-import { checkStreamName, streamNameProblem } from './stream-names';
+import { checkStreamName, streamNameProblem } from './stream-names.js';
 
 describe('streamNameProblem', () => {
   it('takes every kind of name the gateway takes', () => {

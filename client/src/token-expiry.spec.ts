@@ -1,4 +1,4 @@
-import { renewalLead, tokenExpiresAt } from './token-expiry';
+import { renewalLead, tokenExpiresAt } from './token-expiry.js';
 
 const jwt = (payload: object) =>
   ['{"alg":"HS256"}', JSON.stringify(payload)]

@@ -7,7 +7,8 @@ import { EventSource } from 'eventsource';
 import { jest } from '@jest/globals';
 import { createClient, GatewayError } from '../../client/src/index.js';
 import type { Client } from '../../client/src/index.js';
-import { RunningApp, startApp, waitUntil } from '../support/app.js';
+import { post, RunningApp, startApp, waitUntil } from '../support/app.js';
+import { SseReader } from '../support/sse-reader.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 // An ES module (test/client/package.json), as the client package is: jest loads the client's
@@ -19,19 +20,37 @@ const unique = (prefix: string) =>
   `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Records the GET /sse requests a client makes, passing them on to the real gateway. */
-function countingFetch(): { fetch: typeof fetch; urls: string[]; headers: Headers[] } {
+const urlOf = (input: string | URL | Request) => (input instanceof Request ? input.url : input.toString());
+
+/** Records the GET /sse requests a client makes and what each stream sent, passing them on to the real gateway. */
+function countingFetch(): { fetch: typeof fetch; urls: string[]; headers: Headers[]; bodies: string[] } {
   const urls: string[] = [];
   const headers: Headers[] = [];
+  const bodies: string[] = [];
   return {
     urls,
     headers,
-    fetch: (input, init) => {
-      if (String(input).includes('/sse?')) {
-        urls.push(String(input));
+    bodies,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (urlOf(input).includes('/sse?')) {
+        urls.push(urlOf(input));
         headers.push(new Headers(init?.headers));
+        const index = bodies.push('') - 1;
+        const reader = response.clone().body?.pipeThrough(new TextDecoderStream()).getReader();
+        void (async () => {
+          for (;;) {
+            const { done, value } = (await reader?.read().catch(() => ({ done: true, value: '' }))) ?? {
+              done: true,
+            };
+            if (done) {
+              return;
+            }
+            bodies[index] += value;
+          }
+        })();
       }
-      return fetch(input, init);
+      return response;
     },
   };
 }
@@ -108,7 +127,9 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
   it('throws at subscribe for a malformed name, naming it; a 4xx reaches onError once and is not retried', async () => {
     const counting = countingFetch();
     const sut = client({ fetch: counting.fetch });
-    expect(() => sut.subscribe('reprots:x' as 'broadcast', { onEvent() {} })).toThrow(/stream "reprots:x" is unknown/);
+    expect(() => sut.subscribe('reprots:x' as 'broadcast', { onEvent() {} })).toThrow(
+      /stream "reprots:x" is unknown/,
+    );
     const errors: GatewayError[] = [];
     const broadcasts: string[] = [];
     sut.subscribe('kafka:not-listed', { onEvent() {}, onError: (error) => errors.push(error) });
@@ -147,7 +168,11 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
       // Silent: the proxy keeps the connection but passes nothing (a stalled middlebox).
       proxy.stall();
       await publisher.publish(`v2:${user}`, 'c');
-      await waitUntil(() => counting.urls.length === 3, 'a reopen after two silent keep-alive intervals', 5_000);
+      await waitUntil(
+        () => counting.urls.length === 3,
+        'a reopen after two silent keep-alive intervals',
+        5_000,
+      );
       await waitUntil(() => seen.length === 3, 'c, after the reopen', 5_000);
       expect(seen).toEqual(['a', 'b', 'c']);
     } finally {
@@ -196,7 +221,9 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
       });
       setTimeout(() => client.publish(${JSON.stringify(`v2:${user}`)}, 'bye'), 300);
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -215,6 +242,48 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
   });
 });
 
+describe('@sse-gateway/client at a cap (429 with Retry-After)', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ SSE_MAX_CONNECTIONS_PER_USER: '1' });
+  });
+  afterAll(() => running.close());
+
+  it('waits the Retry-After of a 429 before trying again (not its 100 ms retry hint), then connects', async () => {
+    const user = unique('capped');
+    const holder = await SseReader.open(`${running.baseUrl}/v2/sse?username=${user}`);
+    expect(holder.status).toBe(200);
+    const attempts: number[] = [];
+    const errors: unknown[] = [];
+    const sut = createClient({
+      baseUrl: running.baseUrl,
+      retryMs: 100,
+      fetch: (input, init) => {
+        attempts.push(Date.now());
+        return fetch(input, init);
+      },
+    });
+    try {
+      const seen: string[] = [];
+      sut.subscribe(`v2:${user}`, { onEvent: (e) => seen.push(e.data), onError: (e) => errors.push(e) });
+      await waitUntil(() => attempts.length === 1, 'the first attempt');
+      await sleep(2000);
+      expect(attempts).toHaveLength(1); // a 100 ms backoff would have tried ten times by now
+      holder.close();
+      await waitUntil(() => attempts.length === 2, 'the attempt after Retry-After', 6000);
+      expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(4900);
+      await waitUntil(() => sut.positions()[`v2:${user}`] !== undefined, 'the connection');
+      await post(`${running.baseUrl}/v2/message?username=${user}`, 'through', 'text/plain');
+      await waitUntil(() => seen.length === 1, 'the message');
+      expect(errors).toEqual([]); // a 429 is retried, not a refusal
+    } finally {
+      sut.close();
+      holder.close();
+    }
+  });
+});
+
 describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
   const SECRET = 'an HS256 secret of at least thirty-two characters';
   let running: RunningApp;
@@ -227,6 +296,12 @@ describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
   it('renews 10-second tokens for a minute of steady publishing: every message once, in order, the token never in the URL', async () => {
     const user = unique('renew');
     let issued = 0;
+    const sign = (claims: Record<string, string>) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user)
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 10)
+        .sign(new TextEncoder().encode(SECRET));
     const token = () => {
       issued++;
       return new SignJWT({})
@@ -237,7 +312,7 @@ describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
     };
     const counting = countingFetch();
     const sut = createClient({ baseUrl: running.baseUrl, token, keepAliveMs: 1000, fetch: counting.fetch });
-    const publisher = createClient({ baseUrl: running.baseUrl, token });
+    const publisher = createClient({ baseUrl: running.baseUrl, token: () => sign({ scope: 'publish' }) });
     try {
       const seen: string[] = [];
       const errors: unknown[] = [];
@@ -256,8 +331,12 @@ describe('@sse-gateway/client: token renewal under AUTH_MODE=jwt', () => {
       // A new connection per token: about one every 8 s, each made before the old one expired.
       expect(counting.urls.length).toBeGreaterThanOrEqual(6);
       expect(counting.urls.every((url) => !url.includes('access_token'))).toBe(true);
-      expect(counting.headers.every((headers) => headers.get('authorization')?.startsWith('Bearer '))).toBe(true);
+      expect(counting.headers.every((headers) => headers.get('authorization')?.startsWith('Bearer '))).toBe(
+        true,
+      );
       expect(issued).toBeGreaterThanOrEqual(6);
+      // Each connection was let go before its token expired: none was ended by the server for it.
+      expect(counting.bodies.filter((body) => body.includes('token expired'))).toEqual([]);
     } finally {
       sut.close();
       publisher.close();

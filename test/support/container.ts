@@ -221,7 +221,8 @@ export function layOutNodeModules(repoRoot: string, omit: readonly string[], tar
     (pkg.peer === true && omit.includes('peer'));
   let count = 0;
   for (const [key, pkg] of Object.entries(lock.packages)) {
-    if (key === '' || pkg.link || omitted(pkg)) {
+    // A workspace (client/) is a folder of the checkout, which the image COPYs; npm links it.
+    if (key === '' || pkg.link || !key.includes('node_modules/') || omitted(pkg)) {
       continue;
     }
     const source = join(repoRoot, key);

@@ -3,6 +3,8 @@
 // the user's reports stream and the broadcast). Plain JS, no build step. Data only ever reaches the
 // DOM through textContent and attributes, never innerHTML.
 
+import { createClient } from '/client/index.js';
+
 /**
  * The status machine, as the service states it (GET /v4/transitions): `statuses`, and `next` (where a
  * report in each status may go). The service enforces it; the page only offers those moves.
@@ -60,12 +62,8 @@ const state = {
   rows: new Map(),
   /** reportId -> how many live updates arrived for it: tells whether a PUT answer may be stale. */
   liveUpdates: new Map(),
-  source: null,
-  /** The broadcast stream greets each connection with `connected` first: not a broadcast to show. */
-  awaitingGreeting: false,
-  reconnectTimer: 0,
-  /** Reopens in a row since the stream was last open: the exponent of the backoff. */
-  reopens: 0,
+  /** The gateway client of the signed-in user (its token), carrying both streams. */
+  client: null,
   /** Live updates that arrive while the list is being fetched, re-applied on top of the fetched list. */
   buffered: null,
   listAgain: false,
@@ -175,7 +173,6 @@ function signIn(rawUserId) {
   ui.reports.hidden = false;
   ui.broadcasts.hidden = false;
   showReportsError('');
-  state.reopens = 0;
   openStream();
   void refreshList();
   ui.createReport.focus();
@@ -488,99 +485,58 @@ async function createReport() {
 
 // ---------- the live stream ----------
 
+const CONNECTION_TEXT = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…' };
+
 function setConnection(name, text) {
   ui.connection.dataset.state = name;
   ui.connection.querySelector('.connection-text').textContent = text;
 }
 
 function closeStream() {
-  clearTimeout(state.reconnectTimer);
-  state.reconnectTimer = 0;
-  if (state.source) {
-    state.source.close();
-    state.source = null;
-  }
+  state.client?.close();
+  state.client = null;
 }
 
-/** One connection for both: the user's report events and the broadcasts, each under its stream's name. */
-function streamUrl() {
-  const reports = `reports:${state.userId}`;
-  const query = new URLSearchParams([
-    ['stream', reports],
-    ['stream', 'broadcast'],
-  ]);
-  if (state.token) {
-    query.set('access_token', state.token);
-  }
-  return { url: `/sse?${query}`, reports };
-}
-
+/**
+ * One connection for both, shared with this origin's other tabs: the user's report events and the
+ * broadcasts. The client reconnects with backoff and resumes each stream where it was.
+ */
 function openStream() {
   closeStream();
-  const { url, reports } = streamUrl();
-  const source = new EventSource(url);
-  state.source = source;
-  if (state.reopens > 0) {
-    setConnection('reconnecting', 'Reconnecting…');
-  } else {
-    setConnection('connecting', 'Connecting…');
-  }
-
-  source.addEventListener('open', () => {
-    if (state.source !== source) {
-      return;
-    }
-    state.reopens = 0;
-    state.awaitingGreeting = true;
-    setConnection('connected', 'Connected');
-    // Whatever happened while the stream was down (or before it first opened), the list says.
-    void refreshList();
+  setConnection('connecting', CONNECTION_TEXT.connecting);
+  const token = state.token;
+  const client = createClient({
+    token: token ? () => token : undefined,
+    onStatus: (status) => {
+      if (state.client === client) {
+        setConnection(status, CONNECTION_TEXT[status]);
+        // Whatever happened before the stream (re)opened, the list says.
+        if (status === 'connected') {
+          void refreshList();
+        }
+      }
+    },
   });
-
-  source.addEventListener('error', () => {
-    if (state.source !== source) {
-      return;
-    }
-    if (source.readyState === EventSource.CLOSED) {
-      // The browser gave up (an answer other than a stream: 503 while the service restarts, 401, 429).
-      scheduleReopen();
-    } else {
-      setConnection('reconnecting', 'Reconnecting…'); // the browser retries by itself, after the retry: hint
-    }
+  state.client = client;
+  client.subscribe(`reports:${state.userId}`, {
+    onEvent: ({ data: update }) => {
+      state.liveUpdates.set(update.id, (state.liveUpdates.get(update.id) ?? 0) + 1);
+      state.buffered?.push(update);
+      applyLiveUpdate(update);
+    },
+    // The history no longer reached back to where the stream was: the list is the truth.
+    onGap: () => void refreshList(),
+    onError: (error) => showReportsError(`Live updates stopped: ${error.message}`),
   });
-
-  source.addEventListener(`${reports}.report_status_update`, (event) => {
-    if (state.source !== source) {
-      return;
-    }
-    let update;
-    try {
-      update = JSON.parse(event.data);
-    } catch (error) {
-      console.warn('Ignored a report_status_update that is not JSON:', event.data, error);
-      return;
-    }
-    if (!update || typeof update.id !== 'string' || typeof update.status !== 'string') {
-      console.warn('Ignored a malformed report_status_update:', event.data);
-      return;
-    }
-    state.liveUpdates.set(update.id, (state.liveUpdates.get(update.id) ?? 0) + 1);
-    state.buffered?.push(update);
-    applyLiveUpdate(update);
-  });
-
-  // The service could not resume the reports from our Last-Event-ID: the list is the truth.
-  source.addEventListener(`${reports}.history-gap`, () => void refreshList());
-
-  source.addEventListener('broadcast', (event) => {
-    if (state.source !== source) {
-      return;
-    }
-    if (state.awaitingGreeting) {
-      state.awaitingGreeting = false;
-      return;
-    }
-    showBroadcast(event.data);
+  // The broadcast stream greets a connection that starts it with `connected`: not a broadcast to show.
+  let first = true;
+  client.subscribe('broadcast', {
+    onEvent: ({ data }) => {
+      if (!first || data !== 'connected') {
+        showBroadcast(data);
+      }
+      first = false;
+    },
   });
 }
 
@@ -608,20 +564,6 @@ function clearBroadcasts() {
   ui.noBroadcasts.hidden = false;
 }
 
-function scheduleReopen() {
-  closeStream();
-  state.reopens++;
-  const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(state.reopens - 1, 5));
-  const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-  setConnection('disconnected', `Disconnected · retrying in ${Math.max(1, Math.round(delay / 1000))} s`);
-  const session = state.session;
-  state.reconnectTimer = setTimeout(() => {
-    if (session === state.session && state.userId) {
-      openStream();
-    }
-  }, delay);
-}
-
 // ---------- wiring ----------
 
 ui.form.addEventListener('submit', (event) => {
@@ -644,13 +586,6 @@ ui.rows.addEventListener('click', (event) => {
   const row = button?.closest('tr');
   if (button && row && !button.disabled) {
     void changeStatus(row.dataset.reportId, button.dataset.status);
-  }
-});
-
-// Back online (laptop woke up, network returned): don't wait for the backoff.
-window.addEventListener('online', () => {
-  if (state.userId && state.reconnectTimer) {
-    openStream();
   }
 });
 

@@ -224,7 +224,7 @@ describe('the reports page in Chromium', () => {
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (request.headers().accept === 'text/event-stream' || /\/(sse|events)$/.test(url.pathname)) {
-        streams.push(`${url.pathname}?${url.searchParams.toString()}`);
+        streams.push(`${url.pathname} ${url.searchParams.getAll('stream').join(' ')}`);
       }
     });
     await page.addInitScript(() => localStorage.removeItem('sse-gateway:user-id'));
@@ -249,7 +249,7 @@ describe('the reports page in Chromium', () => {
     await waitForStatus(page, reportId, 'queued');
 
     // One stream request carried both; no request to the single routes.
-    expect(streams).toEqual([`/sse?stream=reports%3A${userId}&stream=broadcast`]);
+    expect(streams).toEqual([`/sse reports:${userId} broadcast`]);
     await page.close();
     expect(browser.pageErrors).toEqual([]);
   });

@@ -13,14 +13,22 @@ interface Answer {
   headers: Headers;
 }
 
-async function publish(app: RunningApp, items: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+async function publish(
+  app: RunningApp,
+  items: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(`${app.baseUrl}/publish`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof items === 'string' ? items : JSON.stringify(items),
   });
   const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Answer['body']) : {}, headers: response.headers };
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Answer['body']) : {},
+    headers: response.headers,
+  };
 }
 
 /** The event blocks of a stream's body with their ids taken out: the framing, byte for byte. */
@@ -41,7 +49,11 @@ describe('POST /publish (in-memory bus)', () => {
   };
 
   beforeAll(async () => {
-    app = await startApp({ KAFKA_SSE_TOPICS: 'clicks', SSE_MAX_BUFFER_BYTES: '65536', BODY_LIMIT_BYTES: '262144' });
+    app = await startApp({
+      KAFKA_SSE_TOPICS: 'clicks',
+      SSE_MAX_BUFFER_BYTES: '65536',
+      BODY_LIMIT_BYTES: '262144',
+    });
   });
   afterEach(() => readers.splice(0).forEach((reader) => reader.close()));
   afterAll(() => app.close());
@@ -52,7 +64,10 @@ describe('POST /publish (in-memory bus)', () => {
     const aliceStream = await open(`/v2/sse?username=${alice}`);
     const bobStream = await open(`/v3/sse?username=${bob}`);
     const clicks = await open('/kafka/clicks/sse?key=k1');
-    await waitUntil(() => aliceStream.status === 200 && bobStream.status === 200 && clicks.status === 200, 'streams open');
+    await waitUntil(
+      () => aliceStream.status === 200 && bobStream.status === 200 && clicks.status === 200,
+      'streams open',
+    );
     const items = [
       ...Array.from({ length: 50 }, (_, index) => ({ stream: `v2:${alice}`, data: `a${index}` })),
       { stream: `v3:${bob}`, data: 'b0' },
@@ -68,32 +83,47 @@ describe('POST /publish (in-memory bus)', () => {
     expect(aliceEvents.map((event) => event.id)).toEqual(answer.body.ids!.slice(0, 50));
     expect((await bobStream.waitForEvents(2)).map((event) => event.data)).toEqual(['b0', '42']);
     // Non-string data goes as its JSON text.
-    expect((await clicks.waitForEvents(1)).map((event) => event.data)).toEqual(['{"page":"/pricing","ms":182}']);
+    expect((await clicks.waitForEvents(1)).map((event) => event.data)).toEqual([
+      '{"page":"/pricing","ms":182}',
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(clicks.events).toHaveLength(1);
     expect(aliceStream.events).toHaveLength(50);
   });
 
   it.each([
-    ['v2', (user: string) => `/v2/sse?username=${user}`, (user: string) => `/v2/message?username=${user}`, (user: string) => `v2:${user}`],
-    ['v3', (user: string) => `/v3/sse?username=${user}`, (user: string) => `/v3/message?username=${user}`, (user: string) => `v3:${user}`],
+    [
+      'v2',
+      (user: string) => `/v2/sse?username=${user}`,
+      (user: string) => `/v2/message?username=${user}`,
+      (user: string) => `v2:${user}`,
+    ],
+    [
+      'v3',
+      (user: string) => `/v3/sse?username=${user}`,
+      (user: string) => `/v3/message?username=${user}`,
+      (user: string) => `v3:${user}`,
+    ],
     ['broadcast', () => '/events', () => '/events', () => 'broadcast'],
     ['kafka', () => '/kafka/clicks/sse', () => '/kafka/clicks', () => 'kafka:clicks'],
-  ])('frames a %s item exactly as its single route frames the same message', async (_kind, streamPath, postPath, name) => {
-    const user = unique('frame');
-    const reader = await open(streamPath(user));
-    await waitUntil(() => reader.status === 200, 'stream open');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const message = 'first line\nsecond: 🦋\r\nthird\rfourth';
-    const single = await post(`${app.baseUrl}${postPath(user)}`, message, 'text/plain');
-    expect(single.status).toBe(201);
-    const answer = await publish(app, [{ stream: name(user), data: message }]);
-    expect(answer.status).toBe(201);
-    await waitUntil(() => framesOf(reader.raw).length >= 2, 'both events arrived');
-    const [fromSingle, fromPublish] = framesOf(reader.raw);
-    expect(fromPublish).toEqual(fromSingle);
-    expect(reader.events.at(-1)?.id).toBe(answer.body.ids![0]);
-  });
+  ])(
+    'frames a %s item exactly as its single route frames the same message',
+    async (_kind, streamPath, postPath, name) => {
+      const user = unique('frame');
+      const reader = await open(streamPath(user));
+      await waitUntil(() => reader.status === 200, 'stream open');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const message = 'first line\nsecond: 🦋\r\nthird\rfourth';
+      const single = await post(`${app.baseUrl}${postPath(user)}`, message, 'text/plain');
+      expect(single.status).toBe(201);
+      const answer = await publish(app, [{ stream: name(user), data: message }]);
+      expect(answer.status).toBe(201);
+      await waitUntil(() => framesOf(reader.raw).length >= 2, 'both events arrived');
+      const [fromSingle, fromPublish] = framesOf(reader.raw);
+      expect(fromPublish).toEqual(fromSingle);
+      expect(reader.events.at(-1)?.id).toBe(answer.body.ids![0]);
+    },
+  );
 
   describe('refuses a batch with a bad item, naming its index and field, and delivers none of it', () => {
     it.each([
@@ -101,22 +131,51 @@ describe('POST /publish (in-memory bus)', () => {
       ['an empty array', [], 400, /at least one item/],
       ['an item that is not an object', ['x'], 400, /^\[1\] must be an object/],
       ['a missing stream', [{ data: 'x' }], 400, /^\[1\]\.stream must be a string/],
-      ['an unknown stream kind', [{ stream: 'v9:bob', data: 'x' }], 400, /^\[1\]\.stream: stream "v9:bob" is unknown/],
+      [
+        'an unknown stream kind',
+        [{ stream: 'v9:bob', data: 'x' }],
+        400,
+        /^\[1\]\.stream: stream "v9:bob" is unknown/,
+      ],
       ['a malformed user', [{ stream: 'v3:a:b', data: 'x' }], 400, /^\[1\]\.stream: .*must not contain ":"/],
-      ['a topic not listed', [{ stream: 'kafka:secret', data: 'x' }], 400, /^\[1\]\.stream: .*not listed in KAFKA_SSE_TOPICS/],
-      ['a reports stream', [{ stream: 'reports:6f1c1b6e-8a43-4a8e-9f6f-1e2a1f0b9c11', data: 'x' }], 400, /^\[1\]\.stream .*domain stream.*own routes/],
-      ['a temperature stream', [{ stream: 'temperature:t1', data: 'x' }], 400, /^\[1\]\.stream .*domain stream/],
+      [
+        'a topic not listed',
+        [{ stream: 'kafka:secret', data: 'x' }],
+        400,
+        /^\[1\]\.stream: .*not listed in KAFKA_SSE_TOPICS/,
+      ],
+      [
+        'a reports stream',
+        [{ stream: 'reports:6f1c1b6e-8a43-4a8e-9f6f-1e2a1f0b9c11', data: 'x' }],
+        400,
+        /^\[1\]\.stream .*domain stream.*own routes/,
+      ],
+      [
+        'a temperature stream',
+        [{ stream: 'temperature:t1', data: 'x' }],
+        400,
+        /^\[1\]\.stream .*domain stream/,
+      ],
       ['missing data', [{ stream: 'broadcast' }], 400, /^\[1\]\.data is missing/],
       ['empty data', [{ stream: 'broadcast', data: '' }], 400, /^\[1\]\.data must not be empty/],
       ['an unknown field', [{ stream: 'broadcast', data: 'x', id: 3 }], 400, /^\[1\]\.id is not a field/],
-      ['data too large for a stream', [{ stream: 'broadcast', data: 'x'.repeat(70_000) }], 413, /^\[1\]\.data: .*SSE_MAX_BUFFER_BYTES/],
+      [
+        'data too large for a stream',
+        [{ stream: 'broadcast', data: 'x'.repeat(70_000) }],
+        413,
+        /^\[1\]\.data: .*SSE_MAX_BUFFER_BYTES/,
+      ],
     ])('%s', async (_case, bad, status, message) => {
       const user = unique('none');
       const reader = await open(`/v2/sse?username=${user}`);
       const broadcast = await open('/events');
       await broadcast.waitForEvents(1);
       const items = Array.isArray(bad)
-        ? [{ stream: `v2:${user}`, data: 'first, valid' }, ...(bad as unknown[]), { stream: `v2:${user}`, data: 'last' }]
+        ? [
+            { stream: `v2:${user}`, data: 'first, valid' },
+            ...(bad as unknown[]),
+            { stream: `v2:${user}`, data: 'last' },
+          ]
         : bad;
       // An empty array stays empty: its own case.
       const answer = await publish(app, Array.isArray(bad) && bad.length === 0 ? [] : items);
@@ -132,7 +191,8 @@ describe('POST /publish (in-memory bus)', () => {
     const user = unique('limit');
     const reader = await open(`/v2/sse?username=${user}`);
     await waitUntil(() => reader.status === 200, 'stream open');
-    const batch = (count: number) => Array.from({ length: count }, (_, index) => ({ stream: `v2:${user}`, data: `${index}` }));
+    const batch = (count: number) =>
+      Array.from({ length: count }, (_, index) => ({ stream: `v2:${user}`, data: `${index}` }));
     const tooMany = await publish(app, batch(1001));
     expect(tooMany.status).toBe(413);
     expect(tooMany.body.message).toMatch(/At most 1000 items per request, 1001 were sent/);

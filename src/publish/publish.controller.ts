@@ -69,7 +69,8 @@ export class PublishController {
     description: `Over ${MAX_PUBLISH_ITEMS} items, over BODY_LIMIT_BYTES, or an item too large to fit a stream (SSE_MAX_BUFFER_BYTES); nothing was published`,
   })
   @ApiServiceUnavailableResponse({
-    description: 'Kafka did not take the batch in time (Retry-After says when to retry); none of it is delivered',
+    description:
+      'Kafka did not take the batch in time (Retry-After says when to retry); none of it is delivered',
   })
   @ApiUnsupportedMediaTypeResponse({ description: 'Not JSON' })
   publish(@BatchBody() body: unknown): Promise<PublishedBatchDto> {

@@ -125,7 +125,7 @@ function withPrefix(error: HttpException, prefix: string): HttpException {
   const response = error.getResponse();
   const message =
     typeof response === 'object' && response !== null && 'message' in response
-      ? String((response as { message: unknown }).message)
+      ? String(response.message)
       : error.message;
   return new HttpException(`${prefix}${message}`, error.getStatus());
 }

@@ -12,7 +12,13 @@ export class PublishItemDto {
   @ApiProperty({
     description:
       "The event's data: a string as it is (line breaks kept), any other JSON value as its compact JSON text",
-    oneOf: [{ type: 'string' }, { type: 'object' }, { type: 'array' }, { type: 'number' }, { type: 'boolean' }],
+    oneOf: [
+      { type: 'string' },
+      { type: 'object' },
+      { type: 'array' },
+      { type: 'number' },
+      { type: 'boolean' },
+    ],
     example: 'Howdy 🤠',
   })
   data: unknown;

@@ -153,7 +153,7 @@ describe('POST /publish with the broker stopped mid-batch', () => {
     let next = 0;
     let sending = true;
     const batchOf = (n: number) =>
-      Array.from({ length: 20 }, (_, i) => ({ stream: `v2:${user}`, data: `b${n}-${i}` }));
+      Array.from({ length: 100 }, (_, i) => ({ stream: `v2:${user}`, data: `b${n}-${i}` }));
     const sender = (async () => {
       while (sending) {
         const n = next++;
@@ -162,7 +162,7 @@ describe('POST /publish with the broker stopped mid-batch', () => {
         if (answer.status === 503) {
           expect(answer.retryAfter).toMatch(/^\d+$/);
         }
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
     let stopsDuringABatch = 0;
@@ -205,7 +205,7 @@ describe('POST /publish with the broker stopped mid-batch', () => {
     await waitUntil(
       () => reader.events.filter((event) => event.data !== 'probe').length >= want.length,
       `${want.length} events arrived (got ${reader.events.length}, stream ended: ${reader.ended})`,
-      60_000,
+      90_000,
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const got = reader.events.map((event) => event.data).filter((data) => data !== 'probe');

@@ -14,6 +14,7 @@ import { KafkaModule } from './kafka/kafka.module';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MultiplexModule } from './multiplex/multiplex.module';
+import { PublishModule } from './publish/publish.module';
 import { ReportsModule } from './reports/reports.module';
 import { SseModule } from './sse/sse.module';
 import { TemperatureModule } from './temperature/temperature.module';
@@ -40,6 +41,7 @@ export class AppModule {
         ReportsModule,
         KafkaModule,
         MultiplexModule,
+        PublishModule,
       ],
       providers: [
         {

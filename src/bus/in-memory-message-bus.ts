@@ -9,6 +9,7 @@ import {
   MessageBus,
   NEWEST,
   OLDEST,
+  OutgoingRecord,
   SubscribeOptions,
   TopicOptions,
 } from './message-bus.interface';
@@ -70,6 +71,16 @@ export class InMemoryMessageBus implements MessageBus {
     const record = this.log(topic).append(key, value);
     this.fanout.dispatch(record);
     return Promise.resolve(record);
+  }
+
+  /** One synchronous step: every topic is looked up before the first record is appended. */
+  publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
+    const logs = records.map(({ topic }) => this.log(topic));
+    const stored = records.map(({ key, value }, index) => logs[index].append(key, value));
+    for (const record of stored) {
+      this.fanout.dispatch(record);
+    }
+    return Promise.resolve(stored);
   }
 
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {

@@ -93,6 +93,13 @@ export interface TopicOptions {
   openedBy?: string;
 }
 
+/** One record of a batch to publish: see MessageBus.publishAll. */
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: string;
+}
+
 export interface BusHealth {
   readonly up: boolean;
   readonly details: Record<string, unknown>;
@@ -111,6 +118,14 @@ export interface MessageBus {
    * in-sync replica). Rejects with BusUnavailableError when the transport cannot take it in time.
    */
   publish(topic: string, key: string | null, value: string): Promise<BusRecord>;
+
+  /**
+   * Every record or none: resolves with the stored records, in the order given, once the bus holds
+   * all of them (on Kafka: one transaction, committed once every in-sync replica acknowledged every
+   * record). Rejects with BusUnavailableError when it cannot; then none of them is delivered. The
+   * records of one topic and key keep the order given.
+   */
+  publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]>;
 
   subscribe(topic: string, options?: SubscribeOptions): Observable<BusDelivery>;
 

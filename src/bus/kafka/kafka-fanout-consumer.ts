@@ -167,7 +167,13 @@ export class KafkaFanoutConsumer {
       retry: { initialRetryTime: 300, retries: 5 },
     });
     this.consumer = consumer;
-    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = consumer.events;
+    const { GROUP_JOIN, CRASH, DISCONNECT, STOP, END_BATCH_PROCESS } = consumer.events;
+    // Transaction markers and the records of aborted transactions (POST /publish batches) take
+    // offsets that no message shows: kafkajs reports how far each batch went, even one made only
+    // of them, so that the log moves past them and a partition that ends with one catches up.
+    consumer.on(END_BATCH_PROCESS, ({ payload }) => {
+      this.passed(payload.topic, payload.partition, Number(payload.lastOffset));
+    });
     consumer.on(GROUP_JOIN, () => {
       if (!this.isJoined) {
         this.logger.log(`Kafka consumer ${this.groupId} joined`);
@@ -283,6 +289,18 @@ export class KafkaFanoutConsumer {
       position: state.log.positionAfter(partition, offset),
       timestamp: Date.now(),
     };
+  }
+
+  /** Every offset of the partition up to `lastOffset` was read, shown as a message or not. */
+  passed(topic: string, partition: number, lastOffset: number): void {
+    const state = this.topics.get(topic);
+    if (!state || !Number.isSafeInteger(lastOffset) || lastOffset < 0) {
+      return;
+    }
+    state.log.skip(partition, lastOffset);
+    if (!state.caughtUp) {
+      this.checkCaughtUp(state);
+    }
   }
 
   private consume(state: TopicState, partition: number, message: KafkaMessage): void {

@@ -7,9 +7,11 @@ import {
   BusHealth,
   BusRecord,
   MessageBus,
+  OutgoingRecord,
   SubscribeOptions,
   TopicOptions,
 } from '../message-bus.interface';
+import { KafkaBatchPublisher } from './kafka-batch-publisher';
 import { KafkaCommandConsumers } from './kafka-command-consumers';
 import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
 import { describe, withTimeout } from './kafka-helpers';
@@ -47,6 +49,7 @@ export class KafkaMessageBus implements MessageBus {
   private readonly kafka: Kafka;
   private readonly admin: KafkaTopics;
   private readonly publisher: KafkaPublisher;
+  private readonly batchPublisher: KafkaBatchPublisher;
   private readonly fanout: KafkaFanoutConsumer;
   private readonly commands: KafkaCommandConsumers;
   private readonly streams: KafkaStreamReader;
@@ -75,6 +78,15 @@ export class KafkaMessageBus implements MessageBus {
       this.kafka,
       options,
       () => this.reachable,
+      (reason) => {
+        this.lastError = reason;
+      },
+    );
+    this.batchPublisher = new KafkaBatchPublisher(
+      this.kafka,
+      options.clientId,
+      options,
+      () => this.reachable && this.publisher.ready,
       (reason) => {
         this.lastError = reason;
       },
@@ -128,6 +140,15 @@ export class KafkaMessageBus implements MessageBus {
     return this.fanout.acknowledged(state, partition, offset, key, value);
   }
 
+  /** One transaction: see KafkaBatchPublisher. Delivered here as each publish is, once committed. */
+  async publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
+    const states = records.map(({ topic }) => this.fanout.state(topic));
+    const acks = await this.batchPublisher.sendAll(records);
+    return records.map(({ key, value }, index) =>
+      this.fanout.acknowledged(states[index], acks[index].partition, acks[index].offset, key, value),
+    );
+  }
+
   subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
     return this.streams.subscribe(topic, options);
   }
@@ -170,6 +191,7 @@ export class KafkaMessageBus implements MessageBus {
     await this.fanout.disconnect();
     await this.commands.disconnect();
     await withTimeout(this.publisher.disconnect(), CLOSE_TIMEOUT_MS);
+    await this.batchPublisher.disconnect();
     await withTimeout(this.admin.disconnect(), CLOSE_TIMEOUT_MS);
     this.logger.log('Kafka consumer and producer closed');
     this.fanout.clearWaiting();

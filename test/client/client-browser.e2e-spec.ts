@@ -129,8 +129,8 @@ describe('@sse-gateway/client in Chromium, imported from /client/index.js', () =
   it('reconnects at once when a hidden page becomes visible and its connection died meanwhile', async () => {
     const tab = await reconnectingPage(`visible-${Date.now().toString(36)}`);
     // Headless pages are always visible: the page is told it is hidden, then shown again.
-    const setVisibility = (state: 'hidden' | 'visible') =>
-      tab.page.evaluate(`(() => {
+    const setVisibility = (state: 'hidden' | 'visible'): Promise<void> =>
+      tab.page.evaluate<void>(`(() => {
         window.visibility = ${JSON.stringify(state)};
         Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => window.visibility });
         Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.visibility === 'hidden' });

@@ -1,5 +1,11 @@
 import type { GatewayError } from './gateway-error.js';
 
+/**
+ * Where a hub's connection stands: `connecting` until it first opens, `connected` while it is open,
+ * `reconnecting` after it was lost (or found dead) until it opens again.
+ */
+export type HubStatus = 'connecting' | 'connected' | 'reconnecting';
+
 /** One event of one stream, as the gateway framed it; `data` is the raw text, parsed by the subscription. */
 export interface HubEvent {
   stream: string;

@@ -9,12 +9,12 @@ export type {
   SubscriptionHandlers,
 } from './client.js';
 export { GatewayError } from './gateway-error.js';
-export type { Hub, HubEvent, HubListener } from './hub.js';
+export type { Hub, HubEvent, HubListener, HubStatus } from './hub.js';
 export { LocalHub } from './local-hub.js';
 export type { LocalHubOptions } from './local-hub.js';
 // Imported for its effect too: in a browser, createClient shares one connection among the tabs.
 export { TabHub } from './tab-hub.js';
-export type { HubStatus, TabHubOptions } from './tab-hub.js';
+export type { TabHubOptions } from './tab-hub.js';
 export { comparePositions, isAfter } from './positions.js';
 export { checkStreamName, streamNameProblem } from './stream-names.js';
 export type {

@@ -9,7 +9,7 @@ import {
   openFetchConnection,
 } from './gateway-connection.js';
 import { GatewayError } from './gateway-error.js';
-import type { Hub, HubListener } from './hub.js';
+import type { Hub, HubListener, HubStatus } from './hub.js';
 import { isAfter } from './positions.js';
 import { renewalLead, tokenExpiresAt } from './token-expiry.js';
 
@@ -27,6 +27,12 @@ export interface LocalHubOptions {
   /** Used only where a streaming `fetch` is missing (or when `transport: 'eventsource'`). */
   eventSource?: EventSourceConstructor;
   transport?: 'fetch' | 'eventsource';
+  /**
+   * Told each time the connection's status changes (it starts as `connecting`): `connected` once a
+   * connection is live, `reconnecting` when it is lost or found dead. A reopen for a changed list of
+   * streams is no change: the status stays until the new connection opens or fails.
+   */
+  onStatus?: (status: HubStatus) => void;
 }
 
 interface Carried {
@@ -67,6 +73,7 @@ export class LocalHub implements Hub {
   private watchdog?: ReturnType<typeof setInterval>;
   private reopenQueued = false;
   private closed = false;
+  private status: HubStatus = 'connecting';
   /** Bumped by every (re)open: a token that arrives for an older one is dropped. */
   private generation = 0;
   private readonly detachWindow: () => void;
@@ -124,6 +131,30 @@ export class LocalHub implements Hub {
   /** Whether a connection is open and has been heard from lately (for tests and for TabHub). */
   get connected(): boolean {
     return this.current?.live === true && !this.isSilent(this.current);
+  }
+
+  /** The status last told to `onStatus`. */
+  get connectionStatus(): HubStatus {
+    return this.status;
+  }
+
+  private setStatus(status: HubStatus): void {
+    if (status === this.status || this.closed) {
+      return;
+    }
+    this.status = status;
+    try {
+      this.options.onStatus?.(status);
+    } catch {
+      // A throwing status callback of the page must not take the connection's bookkeeping with it.
+    }
+  }
+
+  /** The connection was lost or is dead: `reconnecting`, unless it never opened (still `connecting`). */
+  private lost(): void {
+    if (this.status === 'connected') {
+      this.setStatus('reconnecting');
+    }
   }
 
   private assertOpen(): void {
@@ -241,6 +272,7 @@ export class LocalHub implements Hub {
     }
     this.backoff.reset();
     this.scheduleRenewal(link.token);
+    this.setStatus('connected');
   }
 
   private onFrame(link: Link, frame: Frame): void {
@@ -309,6 +341,7 @@ export class LocalHub implements Hub {
     }
     this.current = undefined;
     clearTimeout(this.renewTimer);
+    this.lost();
     if (ending.status >= 400 && ending.status < 500 && ending.status !== 429) {
       this.refuse(link, ending);
       return;
@@ -392,6 +425,7 @@ export class LocalHub implements Hub {
   private checkAlive(): void {
     const link = this.current;
     if (link?.live === true && this.isSilent(link) && this.options.transport !== 'eventsource') {
+      this.lost();
       this.reopen();
     }
   }
@@ -412,6 +446,7 @@ export class LocalHub implements Hub {
     }
     const now = (): void => {
       if (!this.closed && this.carried.size > 0 && !this.connected) {
+        this.lost();
         this.reopen();
       }
     };

@@ -1,17 +1,15 @@
 import { useSharedHub } from './client.js';
 import { GatewayError } from './gateway-error.js';
-import type { Hub, HubEvent, HubListener } from './hub.js';
+import type { Hub, HubEvent, HubListener, HubStatus } from './hub.js';
 import { LocalHub, LocalHubOptions } from './local-hub.js';
 import { comparePositions, isAfter } from './positions.js';
 
-/** Where the connection of a page stands, as its `#connection` badge would say it. */
-export type HubStatus = 'connecting' | 'connected' | 'reconnecting';
+export type { HubStatus } from './hub.js';
 
 export interface TabHubOptions extends LocalHubOptions {
   /** Names the lock and the channel: tabs of one origin with the same name share a connection. */
   name?: string;
-  /** Told whenever the shared connection opens or is lost (in every tab, leader or not). */
-  onStatus?: (status: HubStatus) => void;
+  // onStatus (of LocalHubOptions) is told how the shared connection stands, in every tab.
   /** How long a hidden leader keeps the connection before it hands it to a visible tab. */
   hiddenHandoverMs?: number;
   /** How long a new leader waits for the other tabs' subscriptions before it connects. */
@@ -75,6 +73,7 @@ interface OtherTab {
 interface Leadership {
   hub: LocalHub;
   relayed: Map<string, HubListener>;
+  /** Tells the other tabs the positions now and then (an id-only block moves them without an event). */
   ticker: ReturnType<typeof setInterval>;
   lastState: string;
   /** Resolving it lets go of the leader lock. */
@@ -82,7 +81,7 @@ interface Leadership {
   gathering: boolean;
 }
 
-const STATUS_TICK_MS = 500;
+const POSITIONS_TICK_MS = 500;
 
 /**
  * The tabs of one origin share one `GET /sse` connection. The tab holding a Web Lock leads: it runs
@@ -112,7 +111,6 @@ export class TabHub implements Hub {
   private frozen = false;
   private status: HubStatus = 'connecting';
   private hiddenTimer?: ReturnType<typeof setTimeout>;
-  private fallbackTicker?: ReturnType<typeof setInterval>;
   private readonly detachPage: () => void;
 
   constructor(private readonly options: TabHubOptions) {
@@ -122,19 +120,8 @@ export class TabHub implements Hub {
     const locks = (globalThis as { navigator?: { locks?: Locks } }).navigator?.locks;
     const Channel = (globalThis as unknown as { BroadcastChannel?: ChannelConstructor }).BroadcastChannel;
     if (locks === undefined || typeof Channel !== 'function') {
-      this.fallback = new LocalHub(options);
+      this.fallback = new LocalHub({ ...options, onStatus: (status) => this.setStatus(status) });
       this.detachPage = () => undefined;
-      if (options.onStatus !== undefined) {
-        const fallback = this.fallback;
-        let was = false;
-        this.fallbackTicker = setInterval(() => {
-          const now = fallback.connected;
-          if (now !== was) {
-            was = now;
-            this.setStatus(now ? 'connected' : 'reconnecting');
-          }
-        }, STATUS_TICK_MS);
-      }
       return;
     }
     this.locks = locks;
@@ -222,7 +209,6 @@ export class TabHub implements Hub {
       return;
     }
     this.closed = true;
-    clearInterval(this.fallbackTicker);
     clearTimeout(this.hiddenTimer);
     this.fallback?.close();
     if (this.channel === undefined) {
@@ -448,14 +434,15 @@ export class TabHub implements Hub {
   }
 
   private lead(release: () => void): Leadership {
-    const hub = new LocalHub(this.options);
+    // The leader's status is the one every tab shows: told at once, with the positions.
+    const hub = new LocalHub({ ...this.options, onStatus: () => this.tick() });
     const leading: Leadership = {
       hub,
       relayed: new Map(),
       lastState: '',
       release,
       gathering: true,
-      ticker: setInterval(() => this.tick(), STATUS_TICK_MS),
+      ticker: setInterval(() => this.tick(), POSITIONS_TICK_MS),
     };
     this.leading = leading;
     this.post({ t: 'leader', tab: this.id });
@@ -576,12 +563,13 @@ export class TabHub implements Hub {
     if (leading === undefined) {
       return;
     }
-    const connected = leading.hub.connected;
-    const status: HubStatus = connected
-      ? 'connected'
-      : this.status === 'connecting'
-        ? 'connecting'
-        : 'reconnecting';
+    // A new leader's hub starts `connecting`; the tabs were connected before it took over.
+    const status: HubStatus =
+      leading.hub.connectionStatus === 'connected'
+        ? 'connected'
+        : this.status === 'connecting'
+          ? 'connecting'
+          : 'reconnecting';
     const positions = leading.hub.positions();
     const state = JSON.stringify([status, positions]);
     if (state !== leading.lastState) {

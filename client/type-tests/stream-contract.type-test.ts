@@ -2,7 +2,7 @@
 // directive must fail to compile, and every other line must compile.
 import { REPORT_STATUSES } from '../../src/reports/report.js';
 import { createClient } from '../src/index.js';
-import type { ReportStatus, TemperatureStreamEvent } from '../src/index.js';
+import type { HubStatus, ReportStatus, TemperatureStreamEvent } from '../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
@@ -89,3 +89,18 @@ void client.publish('v2:alice', 42);
 void client.publish(`reports:${userId}`, 'queued');
 // @ts-expect-error a misspelt stream
 void client.publish('v5:alice', 'howdy');
+
+// onStatus is an option of every client (not only of the tab-shared one), told a HubStatus.
+createClient({
+  baseUrl: 'http://127.0.0.1:3000',
+  shareAcrossTabs: false,
+  onStatus(status) {
+    const known: HubStatus = status;
+    void known;
+    // @ts-expect-error not a status the client has
+    const offline: typeof status = 'offline';
+    void offline;
+  },
+});
+// @ts-expect-error a status callback takes a status, not a number
+createClient({ baseUrl: 'http://127.0.0.1:3000', onStatus: (status: number) => void status });

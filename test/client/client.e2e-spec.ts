@@ -153,7 +153,12 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
     try {
       const user = unique('flaky');
       const counting = countingFetch();
-      const sut = client({ baseUrl: `http://127.0.0.1:${proxy.port}`, fetch: counting.fetch });
+      const statuses: string[] = [];
+      const sut = client({
+        baseUrl: `http://127.0.0.1:${proxy.port}`,
+        fetch: counting.fetch,
+        onStatus: (status) => statuses.push(status),
+      });
       const seen: string[] = [];
       sut.subscribe(`v2:${user}`, { onEvent: (e) => seen.push(e.data) });
       await waitUntil(() => sut.positions()[`v2:${user}`] !== undefined, 'the position');
@@ -175,6 +180,9 @@ describe('@sse-gateway/client on Node against the gateway (in-memory bus)', () =
       );
       await waitUntil(() => seen.length === 3, 'c, after the reopen', 5_000);
       expect(seen).toEqual(['a', 'b', 'c']);
+      // onStatus of a LocalHub: opened, cut, reopened, silent, reopened (it starts `connecting`).
+      await waitUntil(() => statuses.length === 5, 'connected again after the silence', 5_000);
+      expect(statuses).toEqual(['connected', 'reconnecting', 'connected', 'reconnecting', 'connected']);
     } finally {
       await proxy.stop();
     }

@@ -20,6 +20,8 @@
  * `:xxxx`. <ns> is process.hrtime.bigint() minus this process's start (monotonic, exact in a double);
  * latency = receive hrtime - <ns>, for messages sent after the warm-up. Direct messages go round-robin:
  * message <seq> goes to user u<seq % N>, so every stream can tell whether an event is its own.
+ * direct-batched sends 100 consecutive messages in one POST /publish (items `v2:u<seq % N>`); each is still
+ * tracked, answered and checked as its own message.
  *
  * Checks per stream: `lost` (answered 201 but never arrived), `duplicates`, `misdelivered` (direct: another
  * user's message), `reordered` (arrived after a message whose POST was sent only after this one's POST
@@ -118,6 +120,8 @@ interface ScenarioPlan {
   pipelineConnections: number;
   /** Messages to publish after the warm-up (0 = publish for `seconds`). */
   messages: number;
+  /** Direct messages per `POST /publish` (0 = one `POST /v2/message` per message); inFlight counts POSTs. */
+  batch: number;
 }
 
 function planFor(args: LoadgenArgs): ScenarioPlan {
@@ -137,7 +141,7 @@ function planFor(args: LoadgenArgs): ScenarioPlan {
   return args.publishConcurrency > 0 ? { ...plan, inFlight: args.publishConcurrency } : plan;
 }
 
-const PLAN_DEFAULTS = { publish: true, pipeline: 0, pipelineConnections: 2, messages: 0 } as const;
+const PLAN_DEFAULTS = { publish: true, pipeline: 0, pipelineConnections: 2, messages: 0, batch: 0 } as const;
 
 function defaultPlan(args: LoadgenArgs): ScenarioPlan {
   switch (args.scenario) {
@@ -160,6 +164,9 @@ function defaultPlan(args: LoadgenArgs): ScenarioPlan {
         pipeline: 32,
         messages: 20_000,
       };
+    case 'direct-batched':
+      // the same publisher and users, 100 messages (to 100 users) per POST /publish
+      return { ...defaultPlan({ ...args, scenario: 'direct-pipelined' }), messages: 200_000, batch: 100 };
     case 'open-10k':
       // streams only: how long opening them takes, and the server's CPU for it
       return { ...defaultPlan({ ...args, scenario: 'direct-10k' }), publish: false };
@@ -886,10 +893,73 @@ async function main(): Promise<void> {
   let failedInARow = 0;
   let aborted: string | null = null;
 
-  const publishOne = (seq: number): void => {
+  /** Messages [first, first + count) in one POST: /publish when the plan batches, else the single route. */
+  const publishBatch = (first: number, count: number): void => {
     const sendNs = nowNs();
-    const body = bodyFor(seq, sendNs);
-    const path = direct ? `/v2/message?username=u${seq % N}` : '/events';
+    for (let seq = first; seq < first + count; seq++) {
+      track(seq, sendNs);
+    }
+    const batched = plan.batch > 0;
+    const body = batched
+      ? JSON.stringify(
+          Array.from({ length: count }, (_, i) => ({
+            stream: `v2:u${(first + i) % N}`,
+            data: bodyFor(first + i, sendNs),
+          })),
+        )
+      : bodyFor(first, sendNs);
+    const path = batched ? '/publish' : direct ? `/v2/message?username=u${first % N}` : '/events';
+    const contentType = batched ? 'application/json' : 'text/plain';
+    inFlight++;
+    let finished = false;
+    const finish = (ok: boolean, reason: string): void => {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      inFlight--;
+      if (sendNs >= windowStartNs) {
+        postHist.record(nowNs() - sendNs);
+      }
+      if (ok) {
+        failedInARow = 0;
+      } else {
+        addError(`publish_${reason}`);
+        if (++failedInARow >= 100 && aborted === null) {
+          aborted = `publishing stopped after 100 failed POSTs in a row (last: ${reason})`;
+          publishing = false;
+          log(aborted);
+        }
+      }
+      for (let seq = first; seq < first + count; seq++) {
+        settleMessage(seq, sendNs, ok);
+      }
+      pumpPublish();
+    };
+    if (pipelined !== null) {
+      pipelined.post(path, contentType, body, finish);
+      return;
+    }
+    const req = http.request(
+      {
+        host: args.host,
+        port: args.port,
+        path,
+        method: 'POST',
+        agent: pubAgent,
+        headers: { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => finish(res.statusCode === 201, `status_${res.statusCode ?? 0}`));
+        res.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error'));
+      },
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error'));
+    req.end(body);
+  };
+
+  const track = (seq: number, sendNs: number): void => {
     seqState.ensure(seq);
     acked.ensure(seq);
     sentAt.ensure(seq);
@@ -903,72 +973,32 @@ async function main(): Promise<void> {
     } else {
       seqState.a[seq] = 2;
     }
-    inFlight++;
-    let finished = false;
-    const finish = (ok: boolean, reason: string): void => {
-      if (finished) {
-        return;
-      }
-      finished = true;
-      inFlight--;
-      answered.a[seq] = 1;
-      while (answeredPrefix < sent && answered.a[answeredPrefix] === 1) {
-        answeredPrefix++;
-      }
-      const inWindow = sendNs >= windowStartNs;
-      if (inWindow) {
-        postHist.record(nowNs() - sendNs);
-      }
-      if (seq >= measuredFrom && seq < measuredTo) {
-        if (ok) {
-          lastAckNs = nowNs();
-        } else {
-          measuredFailed++;
-        }
-      }
-      if (ok) {
-        failedInARow = 0;
-        acked.a[seq] = 1;
-        ackedCount++;
-        if (inWindow && sendNs <= windowEndNs) {
-          ackedInWindow++;
-        }
-      } else {
-        addError(`publish_${reason}`);
-        if (++failedInARow >= 100 && aborted === null) {
-          aborted = `publishing stopped after 100 failed POSTs in a row (last: ${reason})`;
-          publishing = false;
-          log(aborted);
-        }
-        if (seqState.a[seq] === 1) {
-          seqState.a[seq] = 2;
-          outstanding--;
-          released++;
-        }
-      }
-      pumpPublish();
-    };
-    if (pipelined !== null) {
-      pipelined.post(path, 'text/plain', body, finish);
-      return;
+  };
+
+  /** One message's POST was answered (ok: 201). */
+  const settleMessage = (seq: number, sendNs: number, ok: boolean): void => {
+    answered.a[seq] = 1;
+    while (answeredPrefix < sent && answered.a[answeredPrefix] === 1) {
+      answeredPrefix++;
     }
-    const req = http.request(
-      {
-        host: args.host,
-        port: args.port,
-        path,
-        method: 'POST',
-        agent: pubAgent,
-        headers: { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => finish(res.statusCode === 201, `status_${res.statusCode ?? 0}`));
-        res.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error'));
-      },
-    );
-    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? 'error'));
-    req.end(body);
+    if (seq >= measuredFrom && seq < measuredTo) {
+      if (ok) {
+        lastAckNs = nowNs();
+      } else {
+        measuredFailed++;
+      }
+    }
+    if (ok) {
+      acked.a[seq] = 1;
+      ackedCount++;
+      if (sendNs >= windowStartNs && sendNs <= windowEndNs) {
+        ackedInWindow++;
+      }
+    } else if (seqState.a[seq] === 1) {
+      seqState.a[seq] = 2;
+      outstanding--;
+      released++;
+    }
   };
 
   let countReached: () => void = () => undefined;
@@ -997,7 +1027,9 @@ async function main(): Promise<void> {
       sent < limit &&
       (pipelined === null || pipelined.capacity > 0)
     ) {
-      publishOne(sent++);
+      const count = Math.max(1, Math.min(plan.batch, limit - sent));
+      sent += count;
+      publishBatch(sent - count, count);
     }
   };
 
@@ -1029,6 +1061,7 @@ async function main(): Promise<void> {
           (pipelined !== null
             ? `: ${plan.pipeline} pipelined on each of ${plan.pipelineConnections} connections`
             : '') +
+          (plan.batch > 0 ? `, ${plan.batch} messages each` : '') +
           `, ≤${plan.window} undelivered) to ${openAtPublish} streams`) +
         ` for ${args.warmupSeconds} s warm-up + ` +
         (plan.messages > 0 ? `${plan.messages} messages measured…` : `${args.seconds} s measured…`),
@@ -1279,13 +1312,15 @@ async function main(): Promise<void> {
     connect_concurrency: args.connectConcurrency,
     // the server's CPU while the streams were opening
     connect_server_cpu_ms: connectServerCpuMs === null ? null : Math.round(connectServerCpuMs),
-    publish_mode: !plan.publish
-      ? 'none'
-      : plan.rate > 0
-        ? `paced ${plan.rate}/s`
-        : plan.pipeline > 0
-          ? `max, ${plan.pipeline} pipelined x ${plan.pipelineConnections} connections`
-          : `max, ${plan.inFlight} in flight`,
+    publish_mode:
+      (!plan.publish
+        ? 'none'
+        : plan.rate > 0
+          ? `paced ${plan.rate}/s`
+          : plan.pipeline > 0
+            ? `max, ${plan.pipeline} pipelined x ${plan.pipelineConnections} connections`
+            : `max, ${plan.inFlight} in flight`) +
+      (plan.batch > 0 ? `, ${plan.batch} per POST /publish` : ''),
     ...countExtras,
     published: sent,
     published_acked: ackedCount,

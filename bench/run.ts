@@ -12,7 +12,9 @@
  *
  * Scenarios: broadcast-10k, direct-10k, direct-pipelined (10,000 user streams, then 20,000 messages, one
  * POST /v2/message each, pipelined up to 32 deep on each of 2 keep-alive connections: messages/s from the first
- * POST to the last answer or delivery, whichever is later, and server CPU per message), open-10k (10,000 user
+ * POST to the last answer or delivery, whichever is later, and server CPU per message), direct-batched (the same
+ * with 200,000 messages, 100 per POST /publish; gateway only: the summary divides its msg/s by direct-pipelined's
+ * of both targets in the same run), open-10k (10,000 user
  * streams opened with 500 connects in flight: the time, and the server's CPU while they opened), streams-19k
  * (19,000 /events streams, as many as the 20,000 open files a process may have here allow: time to open them,
  * RSS per stream after they idled, server CPU per keep-alive round while idle, a broadcast to all of them),
@@ -49,8 +51,9 @@
  *      BENCH_REPORTS_IN_FLIGHT (64 PUTs), BENCH_REPORTS_STORES (postgres,pglite), BENCH_REPORTS_WARMUP_SECONDS (5:
  *      a cold gateway needs a few seconds of load before its latency settles),
  *      BENCH_REPORTS_PG_URL (postgres://postgres@127.0.0.1:5432/test: where the bench database is created).
- *      BENCH_PUBLISH_PIPELINE (0 = the scenario's own: direct-pipelined 32, the others use node:http's agent),
- *      BENCH_PUBLISH_CONNECTIONS (2: pipelining connections), BENCH_MESSAGES (direct-pipelined: 20000),
+ *      BENCH_PUBLISH_PIPELINE (0 = the scenario's own: direct-pipelined and direct-batched 32, the others use node:http's agent),
+ *      BENCH_PUBLISH_CONNECTIONS (2: pipelining connections), BENCH_MESSAGES (direct-pipelined: 20000,
+ *      direct-batched: 200000),
  *      BENCH_MAX_STREAMS (streams-19k: 19000). open-10k takes BENCH_CONNECT_CONCURRENCY too (its default: 500).
  * Flags: --connections=N --seconds=S --targets=a,b --scenarios=x,y (and --kafka-seconds=S etc.: the env
  * names without BENCH_, in lower case with dashes) override the env: `npm run bench -- --scenarios=kafka-latency`.
@@ -123,7 +126,7 @@ interface Options {
   /** Pipelined POSTs per connection and connections for publishing (0 = the scenario's default). */
   publishPipeline: number;
   publishConnections: number;
-  /** direct-pipelined: messages measured (0 = its default, 20,000). */
+  /** direct-pipelined, direct-batched: messages measured (0 = their defaults, 20,000 and 200,000). */
   messages: number;
   /** open-10k: connects in flight (500 unless BENCH_CONNECT_CONCURRENCY or a flag says otherwise). */
   openConcurrency: number;
@@ -778,13 +781,14 @@ function requestNotes(results: Result[]): void {
     const opened =
       `${fmt(r.connections_open)}/${fmt(r.connections)} streams open in ${fmt(Number(conn.total) / 1000, 2)} s ` +
       `(${fmt(r.connect_concurrency)} in flight), server CPU ${fmt(Number(r.connect_server_cpu_ms) / 1000, 2)} s`;
-    if (r.scenario === 'direct-pipelined') {
+    if (r.scenario === 'direct-pipelined' || r.scenario === 'direct-batched') {
       const post = (r.post_latency_ms ?? {}) as Record<string, unknown>;
       process.stderr.write(
-        `  direct-pipelined ${who}: ${fmt(r.messages_measured)} messages (${String(r.publish_mode)}) in ` +
+        `  ${r.scenario} ${who}: ${fmt(r.messages_measured)} messages (${String(r.publish_mode)}) in ` +
           `${fmt(r.messages_s, 2)} s = ${fmt(r.messages_per_s)} msg/s; POST p50 ${fmt(post.p50, 2)} / ` +
           `p99 ${fmt(post.p99, 2)} ms; server CPU ${fmt(r.server_cpu_us_per_message)} µs/message; ` +
-          `lost ${fmt(r.lost)}, duplicated ${fmt(r.duplicates)}, misdelivered ${fmt(r.misdelivered)}, ` +
+          `lost ${fmt(r.lost)}, duplicated ${fmt(r.duplicates)}, reordered ${fmt(r.reordered)}, ` +
+          `misdelivered ${fmt(r.misdelivered)}, ` +
           `failed ${fmt(r.messages_failed)}\n`,
       );
     } else if (r.scenario === 'open-10k') {
@@ -855,6 +859,35 @@ function ratios(results: Result[]): void {
     log('gateway / plain node:http baseline, this run:');
     process.stderr.write(lines.join('\n') + '\n');
   }
+  batchedRatios(results);
+}
+
+/**
+ * direct-batched runs on the gateway only (the baseline has no POST /publish), so its msg/s is divided by
+ * the one-POST-per-message rates of this run's direct-pipelined: the baseline's and the gateway's own.
+ */
+function batchedRatios(results: Result[]): void {
+  const ok = (scenario: ScenarioName, target: Target): Result | undefined =>
+    results.find((r) => r.scenario === scenario && r.target === target && !('error' in r));
+  const batched = ok('direct-batched', 'gateway');
+  if (!batched) {
+    return;
+  }
+  const rate = batched.messages_per_s;
+  const ratio = (target: Target, wanted: number): string => {
+    const single = ok('direct-pipelined', target)?.messages_per_s;
+    if (typeof rate !== 'number' || typeof single !== 'number' || single === 0) {
+      return `- (needs direct-pipelined on ${target} in the same run)`;
+    }
+    return `${fmt(rate / single, 2)}x (${fmt(rate, 1)} vs ${fmt(single, 1)} msg/s, wanted at least ${wanted}x)`;
+  };
+  log(
+    'direct-batched (gateway, 100 messages per POST /publish) / direct-pipelined (one POST per message), this run:',
+  );
+  process.stderr.write(
+    `  to the plain node:http baseline's direct-pipelined: ${ratio('baseline-node-http', 3)}\n` +
+      `  to the gateway's own direct-pipelined: ${ratio('gateway', 10)}\n`,
+  );
 }
 
 /** kafka-latency: produce -> SSE latency and loss, beside the Kafka-only baseline. */
@@ -948,6 +981,12 @@ async function main(): Promise<void> {
       }
       if (scenario === 'reports-transitions' && target !== 'gateway') {
         log(`skipping reports-transitions on ${target}: it has no reports`);
+        continue;
+      }
+      if (scenario === 'direct-batched' && target !== 'gateway') {
+        log(
+          `skipping direct-batched on ${target}: it has no POST /publish (the summary divides by its direct-pipelined)`,
+        );
         continue;
       }
       if (scenario === 'kafka-latency' && target !== 'gateway') {

@@ -6,6 +6,7 @@ export const SCENARIOS = [
   'broadcast-10k',
   'direct-10k',
   'direct-pipelined',
+  'direct-batched',
   'open-10k',
   'streams-19k',
   'latency-250',

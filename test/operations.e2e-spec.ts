@@ -52,6 +52,7 @@ describe('interfaces people expect', () => {
         'GET /sse',
         'GET /kafka/{topic}/sse',
         'POST /kafka/{topic}',
+        'POST /publish',
       ].sort(),
     );
     expect(Object.keys(document.paths['/v2/sse'].get.responses['200'].content ?? {})).toContain(

@@ -11,6 +11,7 @@ import { MessageBus, OutgoingRecord } from '../bus/message-bus.interface';
 import { USER_MESSAGES_TOPIC, V3_MESSAGES_TOPIC } from '../events/events.constants';
 import { v3RecordOf } from '../events/v3-record';
 import { RequestedStream, StreamCatalog } from '../multiplex/stream-catalog';
+import { EventTooLargeError } from '../sse/sse.errors';
 import { StreamFit } from '../sse/stream-fit';
 import { DOMAIN_STREAM_ROUTES, MAX_PUBLISH_ITEMS } from './publish.constants';
 
@@ -78,7 +79,9 @@ export class PublishService {
     try {
       this.fit.assertFits(text, this.bus.head(record.topic).length);
     } catch (error) {
-      throw error instanceof HttpException ? withPrefix(error, `${at}.data: `) : error;
+      throw error instanceof EventTooLargeError
+        ? new EventTooLargeError(error.bytes, error.limit, `${at}.data`)
+        : error;
     }
     return record;
   }

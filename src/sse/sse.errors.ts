@@ -24,3 +24,21 @@ export class ServerDrainingError extends Error {
  * emitted as its Observable's error, the connection is dropped as a slow reader.
  */
 export class SlowReaderError extends Error {}
+
+/**
+ * An event whose bytes exceed what a stream may hold for one client (SSE_MAX_BUFFER_BYTES): 413.
+ * `field` names where in a request body the message was, when it is one of several.
+ */
+export class EventTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+    readonly field?: string,
+  ) {
+    super(
+      `${field === undefined ? '' : `${field}: `}The message would take ${bytes} bytes as a server-sent event (each line of it is one data: line), ` +
+        `over the ${limit} bytes a stream may hold for one client (SSE_MAX_BUFFER_BYTES); ` +
+        'send a shorter message or fewer line breaks',
+    );
+  }
+}

@@ -1,7 +1,8 @@
-import { Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ParsedRecord } from '../bus/message-bus.interface';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { encodedEventBytes } from './sse-framing';
+import { EventTooLargeError } from './sse.errors';
 
 /**
  * Room left for an event's id beyond the topic's newest position now: positions grow by a digit
@@ -35,15 +36,11 @@ export class StreamFit {
     return bytes > this.maxBufferBytes ? bytes : undefined;
   }
 
-  /** For publish routes: 413 naming the limit when the message cannot reach a stream. */
+  /** For publish routes: refuses (413, by the filter) a message that cannot reach a stream. */
   assertFits(data: string, idLength: number, type?: string): void {
     const bytes = this.excess(data, idLength, type);
     if (bytes !== undefined) {
-      throw new PayloadTooLargeException(
-        `The message would take ${bytes} bytes as a server-sent event (each line of it is one data: line), ` +
-          `over the ${this.maxBufferBytes} bytes a stream may hold for one client (SSE_MAX_BUFFER_BYTES); ` +
-          'send a shorter message or fewer line breaks',
-      );
+      throw new EventTooLargeError(bytes, this.maxBufferBytes);
     }
   }
 

@@ -5,6 +5,7 @@ import {
   INestApplication,
   Logger,
   Param,
+  PayloadTooLargeException,
   Post,
   Res,
   ServiceUnavailableException,
@@ -16,7 +17,12 @@ import { AddressInfo } from 'node:net';
 import { BusUnavailableError } from '../../bus/bus.errors';
 import { KafkaTopicNotAllowedError } from '../../kafka/kafka.errors';
 import { IllegalTransitionError, ReportNotFoundError } from '../../reports/report.errors';
-import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
+import {
+  ConnectionLimitError,
+  EventTooLargeError,
+  ServerDrainingError,
+  UserConnectionLimitError,
+} from '../../sse/sse.errors';
 import { UnregisteredEntityError } from '../../temperature/temperature.errors';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 
@@ -31,6 +37,10 @@ const THROWN: Record<string, () => unknown> = {
   'connection-limit': () => new ConnectionLimitError(2),
   draining: () => new ServerDrainingError(),
   'user-connection-limit': () => new UserConnectionLimitError(3),
+  'event-too-large': () => new EventTooLargeError(70_000, 65_536, 'items[1].data'),
+  // What StreamFit threw before it had a domain error: the answer must not change.
+  'event-too-large-as-http': () =>
+    new PayloadTooLargeException(new EventTooLargeError(70_000, 65_536, 'items[1].data').message),
   'bus-unavailable': () => new BusUnavailableError('Kafka is not reachable', 9),
   validation: () => new BadRequestException(['username must be shorter than or equal to 64 characters']),
   'not-ready': () =>
@@ -104,6 +114,7 @@ describe(AllExceptionsFilter.name, () => {
     ['unregistered-entity', 404, 'Not Found'],
     ['topic-not-allowed', 404, 'Not Found'],
     ['user-connection-limit', 429, 'Too Many Requests'],
+    ['event-too-large', 413, 'Payload Too Large'],
   ])('answers the domain error %s with %i, its message and the request id', async (kind, status, error) => {
     const answer = await get(`/throw/${kind}`, { headers: { 'X-Request-Id': 'req-1' } });
 
@@ -114,6 +125,15 @@ describe(AllExceptionsFilter.name, () => {
       message: (THROWN[kind]() as Error).message,
       requestId: 'req-1',
     });
+  });
+
+  it('answers an event too large for a stream exactly as the 413 publish routes gave before it was a domain error', async () => {
+    const domain = await get('/throw/event-too-large', { headers: { 'X-Request-Id': 'req-1' } });
+    const http = await get('/throw/event-too-large-as-http', { headers: { 'X-Request-Id': 'req-1' } });
+
+    expect(domain.status).toBe(413);
+    expect(domain.status).toBe(http.status);
+    expect(domain.text).toBe(http.text);
   });
 
   it('tells a client refused by a limit, or by a transport that is down, when to retry', async () => {

@@ -8,7 +8,12 @@ import { hasRequestLine } from '../../logging/request-log.middleware';
 import { BusUnavailableError } from '../../bus/bus.errors';
 import { KafkaTopicNotAllowedError } from '../../kafka/kafka.errors';
 import { IllegalTransitionError, ReportNotFoundError } from '../../reports/report.errors';
-import { ConnectionLimitError, ServerDrainingError, UserConnectionLimitError } from '../../sse/sse.errors';
+import {
+  ConnectionLimitError,
+  EventTooLargeError,
+  ServerDrainingError,
+  UserConnectionLimitError,
+} from '../../sse/sse.errors';
 import { UnregisteredEntityError } from '../../temperature/temperature.errors';
 
 interface ErrorBody {
@@ -158,6 +163,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       exception instanceof KafkaTopicNotAllowedError
     ) {
       return { status: HttpStatus.NOT_FOUND, message: exception.message, headers: {} };
+    }
+    if (exception instanceof EventTooLargeError) {
+      return { status: HttpStatus.PAYLOAD_TOO_LARGE, message: exception.message, headers: {} };
     }
     if (exception instanceof IllegalTransitionError) {
       return { status: HttpStatus.CONFLICT, message: exception.message, headers: {} };

@@ -10,7 +10,7 @@ import {
 } from './gateway-connection.js';
 import { GatewayError } from './gateway-error.js';
 import type { Hub, HubListener, HubStatus } from './hub.js';
-import { isAfter } from './positions.js';
+import { isAfter, positionsOf } from './positions.js';
 import { renewalLead, tokenExpiresAt } from './token-expiry.js';
 
 export interface LocalHubOptions {
@@ -109,13 +109,7 @@ export class LocalHub implements Hub {
   }
 
   positions(): Record<string, string> {
-    const positions: Record<string, string> = {};
-    for (const [stream, entry] of this.carried) {
-      if (entry.position !== undefined) {
-        positions[stream] = entry.position;
-      }
-    }
-    return positions;
+    return positionsOf(this.carried);
   }
 
   close(): void {

@@ -63,3 +63,16 @@ export function comparePositions(a: string, b: string): -1 | 0 | 1 | undefined {
   }
   return undefined;
 }
+
+/** The last position delivered of each carried stream that has one (what Hub.positions() answers). */
+export function positionsOf(
+  carried: ReadonlyMap<string, { readonly position?: string }>,
+): Record<string, string> {
+  const positions: Record<string, string> = {};
+  for (const [stream, entry] of carried) {
+    if (entry.position !== undefined) {
+      positions[stream] = entry.position;
+    }
+  }
+  return positions;
+}

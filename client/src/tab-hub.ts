@@ -2,7 +2,7 @@ import { useSharedHub } from './client.js';
 import { GatewayError } from './gateway-error.js';
 import type { Hub, HubEvent, HubListener, HubStatus } from './hub.js';
 import { LocalHub, LocalHubOptions } from './local-hub.js';
-import { comparePositions, isAfter } from './positions.js';
+import { comparePositions, isAfter, positionsOf } from './positions.js';
 
 export type { HubStatus } from './hub.js';
 
@@ -195,13 +195,7 @@ export class TabHub implements Hub {
     if (this.fallback !== undefined) {
       return this.fallback.positions();
     }
-    const positions: Record<string, string> = {};
-    for (const [stream, entry] of this.carried) {
-      if (entry.position !== undefined) {
-        positions[stream] = entry.position;
-      }
-    }
-    return positions;
+    return positionsOf(this.carried);
   }
 
   close(): void {

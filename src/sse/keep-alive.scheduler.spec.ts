@@ -135,4 +135,45 @@ describe(KeepAliveScheduler.name, () => {
     expect(sut.activeTimers()).toBe(1);
     expect(jest.getTimerCount()).toBe(1);
   });
+  it('keeps time by the wall clock when its timer fires late: the lag of each call is not added up', () => {
+    const stream = new RecordingStream();
+    sut.register(stream, 400, 'keep-alive-text');
+    // A loaded event loop: every 20 ms tick runs 10 ms late (the clock moves 30 ms per call).
+    while (Date.now() - start < 2000) {
+      jest.setSystemTime(Date.now() + 10);
+      jest.advanceTimersByTime(20);
+    }
+    const times = since(stream.comments);
+    expect(times).toHaveLength(4); // v1's four keep-alives fit between two beats 2 s apart
+    for (const [i, at] of times.entries()) {
+      expect(at).toBeGreaterThanOrEqual(400 * (i + 1));
+      expect(at).toBeLessThanOrEqual(480 * (i + 1));
+    }
+  });
+
+  it('catches up after the event loop was blocked for longer than a round of the wheel, once per stream', () => {
+    const streams = Array.from({ length: 3 }, () => new RecordingStream());
+    for (const stream of streams) {
+      sut.register(stream, 1000, 'ping');
+    }
+    jest.advanceTimersByTime(500);
+    jest.setSystemTime(Date.now() + 5000); // blocked 5 s
+    jest.advanceTimersByTime(50);
+    expect(streams.map((stream) => stream.comments.length)).toEqual([1, 1, 1]);
+    jest.advanceTimersByTime(1100);
+    expect(streams.map((stream) => stream.comments.length)).toEqual([2, 2, 2]);
+  });
+
+  it('does not place back a stream that its comment ended', () => {
+    const stream = new RecordingStream();
+    let stop = () => {};
+    stream.sendComment = (comment) => {
+      stream.write(comment.frame.toString());
+      stop(); // the write found the socket gone: the connection ends and unregisters
+    };
+    stop = sut.register(stream, 1000, 'ping');
+    sut.register(new RecordingStream(), 1000, 'ping'); // keeps the wheel turning
+    jest.advanceTimersByTime(5000);
+    expect(stream.comments).toHaveLength(1);
+  });
 });

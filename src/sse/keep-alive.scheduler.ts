@@ -23,6 +23,8 @@ interface Entry {
   readonly target: KeepAliveTarget;
   /** The slot of the wheel it waits in. */
   slot: number;
+  /** Set by remove(): a comment's write may end its stream, which must then not be placed again. */
+  removed: boolean;
 }
 
 /**
@@ -40,10 +42,14 @@ class KeepAliveWheel implements WriteClock {
   /** Ticks that certainly span an interval: a write stamped `t` may have come just before tick t + 1. */
   private readonly wait: number;
   private readonly timer: NodeJS.Timeout;
+  private readonly tickMs: number;
+  private readonly startedAt: number;
   private readonly comment: SharedComment;
 
   constructor(intervalMs: number, text: string) {
     const tickMs = Math.max(1, Math.floor(intervalMs / TICKS_PER_INTERVAL));
+    this.tickMs = tickMs;
+    this.startedAt = Date.now();
     this.wait = Math.ceil(intervalMs / tickMs) + 1;
     // A stream is due between the next tick and `wait` ticks on: one more slot never wraps onto the current one.
     this.slots = Array.from({ length: this.wait + 1 }, () => new Set<Entry>());
@@ -53,7 +59,7 @@ class KeepAliveWheel implements WriteClock {
 
   add(target: KeepAliveTarget): Entry {
     target.stampWritesWith(this);
-    const entry: Entry = { target, slot: 0 };
+    const entry: Entry = { target, slot: 0, removed: false };
     this.size++;
     this.place(entry, this.now + this.wait);
     return entry;
@@ -61,6 +67,7 @@ class KeepAliveWheel implements WriteClock {
 
   remove(entry: Entry): void {
     this.slots[entry.slot].delete(entry);
+    entry.removed = true;
     this.size--;
     entry.target.stampWritesWith(undefined);
   }
@@ -74,20 +81,35 @@ class KeepAliveWheel implements WriteClock {
     this.slots[entry.slot].add(entry);
   }
 
+  /**
+   * The clock follows the wall clock, not the count of timer callbacks: under load a 20 ms timer
+   * fires late, and counting its calls would add those delays up into comments a whole tick late
+   * per tick. A late call visits every slot it missed (at most a whole round of the wheel).
+   */
   private readonly tick = (): void => {
-    this.now++;
-    const slot = this.slots[this.now % this.slots.length];
-    // Entries leave for other slots only (due is 1 to `wait` ticks on), so the loop sees each once.
-    for (const entry of slot) {
-      const due = entry.target.lastWriteAt + this.wait;
-      if (due <= this.now) {
-        entry.target.sendComment(this.comment);
-        this.place(entry, this.now + this.wait);
-      } else {
-        this.place(entry, due);
+    const now = Math.floor((Date.now() - this.startedAt) / this.tickMs);
+    if (now <= this.now) {
+      return; // early, or the wall clock went back: the wheel never turns backwards
+    }
+    const first = Math.max(this.now + 1, now - this.slots.length + 1);
+    this.now = now;
+    for (let tick = first; tick <= now; tick++) {
+      const index = tick % this.slots.length;
+      const slot = this.slots[index];
+      // A fresh set first: an entry placed back into this slot waits for its next round, not this loop.
+      this.slots[index] = new Set<Entry>();
+      for (const entry of slot) {
+        const due = entry.target.lastWriteAt + this.wait;
+        if (due <= now) {
+          entry.target.sendComment(this.comment);
+          if (!entry.removed) {
+            this.place(entry, now + this.wait);
+          }
+        } else {
+          this.place(entry, due);
+        }
       }
     }
-    slot.clear();
   };
 }
 

@@ -290,6 +290,20 @@ export function kafkaBrokerScript(): typeof KafkaBrokerScript {
   return createRequire(__filename)(path.join(ROOT, 'scripts', 'kafka-broker.js')) as typeof KafkaBrokerScript;
 }
 
+/** runLoadgen for a paced load: connect (≤120 s) + set-up (≤30 s) + warm-up + window + grace, with margin. */
+export function runPacedLoad(args: {
+  warmupSeconds: number;
+  seconds: number;
+  graceSeconds: number;
+}): Promise<Result> {
+  return runLoadgen(args, (240 + args.warmupSeconds + args.seconds + args.graceSeconds) * 1000);
+}
+
+/** stopAndReport's fields, or none when the server never started. */
+export async function stopIfStarted(target: string, server: StartedServer | null): Promise<Result> {
+  return server ? stopAndReport(target, server) : {};
+}
+
 /** The result line of a run that failed before it measured anything. */
 export function failed(err: unknown): Result {
   return { error: errorText(err) };

@@ -127,8 +127,9 @@ function convert(spec: SettingSpec, raw: string): unknown {
     case 'words':
       return splitList(raw.replace(/\s+/g, ','));
     case 'switch':
-    case 'flag':
       return raw !== '0';
+    case 'flag':
+      return raw !== '' && raw !== '0';
     case 'string':
       if (spec.choices && !spec.choices.includes(raw)) {
         throw new Error(`${label} must be one of ${spec.choices.join(', ')}`);

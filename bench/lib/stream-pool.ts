@@ -128,6 +128,11 @@ export class StreamPool<T extends PooledStream> {
     );
   }
 
+  /** The result line's connections_open and connect_failed. */
+  openedCounts(): { connections_open: number; connect_failed: number } {
+    return { connections_open: this.readyCount, connect_failed: this.o.count - this.readyCount };
+  }
+
   markReady(s: T): void {
     if (s.ready || s.failed) {
       return;

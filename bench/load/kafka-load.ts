@@ -39,31 +39,17 @@ import { logStep as log, Tally } from '../lib/log';
 import { readMetric } from '../lib/metrics';
 import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
 import { latencySummary, loopDelaySummary, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
+import type { PacedLoadArgs } from '../lib/load-args';
 import { PooledStream, StreamPool } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
 
-export interface KafkaLoadArgs {
-  scenario: 'kafka-latency';
-  target: string;
-  host: string;
-  port: number;
-  serverPid: number;
+/** users: subscribed users; rate: records per second over all of them; warm-up records are checked for loss. */
+export interface KafkaLoadArgs extends PacedLoadArgs {
   /** `127.0.0.1:<port>` of the broker the gateway uses. */
   brokers: string;
   /** The broker's JVM, for its CPU and RSS (0 = unknown). */
   brokerPid: number;
   topic: string;
-  /** Subscribed users, one stream each. */
-  users: number;
-  /** Records per second, over all users. */
-  rate: number;
-  /** Length of the measured window. */
-  seconds: number;
-  /** Producing before the measured window (checked for loss, not in the latency figures). */
-  warmupSeconds: number;
-  /** How long to wait after the last produce for the last deliveries. */
-  graceSeconds: number;
-  connectConcurrency: number;
   /** Also measure produce -> plain kafkajs consumer in this process. */
   baselineConsumer: boolean;
 }
@@ -92,7 +78,6 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   const N = args.users;
   const startedAt = performance.now();
   const errors = new Tally();
-  const addError = (key: string): void => errors.add(key);
   const memBefore = readProcMem(args.serverPid);
 
   const warmupRecords = Math.round(args.rate * args.warmupSeconds);
@@ -341,7 +326,7 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
       },
       (err: unknown) => {
         sendsInFlight--;
-        addError(`produce_${err instanceof Error ? err.name : 'error'}`);
+        errors.add(`produce_${err instanceof Error ? err.name : 'error'}`);
         for (let seq = first; seq < due; seq++) {
           acked.a[seq] = 2;
           failedCount++;
@@ -465,8 +450,7 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
     scenario: args.scenario,
     target: args.target,
     users: N,
-    connections_open: pool.readyCount,
-    connect_failed: N - pool.readyCount,
+    ...pool.openedCounts(),
     connect_ms: {
       total: Math.round(connectMs),
       p50: round(percentileOf(connectTimes, 0.5) ?? 0, 1),

@@ -43,31 +43,17 @@ import { LatencyHistogram } from '../lib/latency-histogram';
 import { logStep as log, Tally } from '../lib/log';
 import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
 import { latencySummary, loopDelaySummary, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
+import type { PacedLoadArgs } from '../lib/load-args';
 import { PooledStream, StreamPool } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
 
 export type ReportsStore = 'postgres' | 'pglite';
 
-export interface ReportsLoadArgs {
-  scenario: 'reports-transitions';
-  target: string;
+/** users: one stream and one report each; rate: target PUTs per second over all reports. */
+export interface ReportsLoadArgs extends PacedLoadArgs {
   store: ReportsStore;
-  host: string;
-  port: number;
-  serverPid: number;
   /** postgres: the bench database (for its backends' CPU and wait events); '' otherwise. */
   databaseUrl: string;
-  /** Users, each with one stream and one report. */
-  users: number;
-  /** Target PUTs per second, over all reports. */
-  rate: number;
-  /** Length of the measured window. */
-  seconds: number;
-  /** Driving before the measured window (checked, not in the latency figures). */
-  warmupSeconds: number;
-  /** How long to wait after the last PUT for the last events. */
-  graceSeconds: number;
-  connectConcurrency: number;
   /** PUTs in flight at most (also the agent's sockets). */
   inFlight: number;
 }
@@ -156,7 +142,6 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
   const N = args.users;
   const startedAt = performance.now();
   const errors = new Tally();
-  const addError = (key: string): void => errors.add(key);
   const memBefore = readProcMem(args.serverPid);
 
   // ------------------------------------------------------------------ receive side
@@ -282,7 +267,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
       try {
         const answer = await request(agent, args, 'POST', `/v4/new/report?user_id=${u.userId}`, null);
         if (answer.status !== 201) {
-          addError(`create_status_${answer.status}`);
+          errors.add(`create_status_${answer.status}`);
           continue;
         }
         u.reportId = (JSON.parse(answer.body) as { reportId: string }).reportId;
@@ -291,7 +276,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
         }
         created++;
       } catch (err) {
-        addError(`create_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        errors.add(`create_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       }
     }
   };
@@ -315,7 +300,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
   // PostgreSQL: the gateway's backends and the server's own processes, for CPU and wait events.
   const pg = args.store === 'postgres' && args.databaseUrl !== '' ? new Client(args.databaseUrl) : null;
   if (pg) {
-    pg.on('error', (err) => addError(`pg_${err.message}`));
+    pg.on('error', (err) => errors.add(`pg_${err.message}`));
     await pg.connect();
   }
 
@@ -430,7 +415,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
         inFlight--;
         t.answer = 2;
         failed++;
-        addError(`put_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        errors.add(`put_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
         pump();
       },
     );
@@ -501,7 +486,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
       },
       (err: unknown) => {
         pgSampling = false;
-        addError(`pg_sample_${err instanceof Error ? err.message : 'error'}`);
+        errors.add(`pg_sample_${err instanceof Error ? err.message : 'error'}`);
       },
     );
   };
@@ -586,8 +571,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
     target: args.target,
     store: args.store,
     users: N,
-    connections_open: pool.readyCount,
-    connect_failed: N - pool.readyCount,
+    ...pool.openedCounts(),
     connect_ms: {
       total: Math.round(connectMs),
       p50: round(percentileOf(connectTimes, 0.5) ?? 0, 1),

@@ -742,8 +742,7 @@ export async function runSseLoad(
     scenario: args.scenario,
     target: args.target,
     connections: N,
-    connections_open: pool.readyCount,
-    connect_failed: N - pool.readyCount,
+    ...pool.openedCounts(),
     sse_client: args.sseClient,
     connect_ms: {
       total: Math.round(connectMs),

@@ -10,15 +10,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type * as KafkaBrokerScript from '../../scripts/kafka-broker';
+import { loadTarget } from '../lib/load-args';
 import { log } from '../lib/log';
 import {
   failed,
   kafkaBrokerScript,
   logPath,
   ROOT,
-  runLoadgen,
+  runPacedLoad,
   startServer,
-  stopAndReport,
+  stopIfStarted,
   type StartedServer,
 } from '../lib/servers';
 import { fmt, latencyLine } from '../lib/summary';
@@ -58,11 +59,7 @@ async function run(settings: BenchSettings): Promise<Result> {
       readyTimeoutMs: 60_000,
     });
     const args: KafkaLoadArgs = {
-      scenario,
-      target,
-      host: '127.0.0.1',
-      port: server.port,
-      serverPid: server.child.pid ?? 0,
+      ...loadTarget(scenario, target, server),
       brokers: broker.brokers,
       brokerPid: broker.pid,
       topic: 'v3_messages',
@@ -75,14 +72,11 @@ async function run(settings: BenchSettings): Promise<Result> {
       baselineConsumer: settings.kafkaBaseline,
     };
     log(`scenario ${scenario}: connecting ${args.users} /v3/sse streams…`);
-    // connect (≤120 s) + Kafka clients (≤30 s) + settle + produce + grace + disconnect, with margin
-    result = await runLoadgen(args, (240 + args.warmupSeconds + args.seconds + args.graceSeconds) * 1000);
+    result = await runPacedLoad(args);
   } catch (err) {
     result = failed(err);
   } finally {
-    if (server) {
-      Object.assign(stops, await stopAndReport(target, server));
-    }
+    Object.assign(stops, await stopIfStarted(target, server));
     if (broker) {
       const t = performance.now();
       await broker.stop();

@@ -5,7 +5,14 @@
 import { openedNote } from '../lib/summary';
 import type { ScenarioPlan, SseLoadArgs } from '../load/sse-load';
 import { directPlan } from './direct-10k';
+import type { RatioFigure } from './scenario';
 import { sseScenario } from './sse-scenario';
+
+export const openTimeRatio: RatioFigure = {
+  label: 'open time',
+  higherIsBetter: false,
+  of: (r) => (r.connect_ms as Record<string, unknown> | undefined)?.total,
+};
 
 const openPlan = (args: SseLoadArgs): ScenarioPlan => ({ ...directPlan(args), publish: false });
 
@@ -14,14 +21,7 @@ export default sseScenario({
   plan: openPlan,
   connectConcurrency: (settings) =>
     settings.given.has('connectConcurrency') ? settings.connectConcurrency : 500,
-  ratios: [
-    {
-      label: 'open time',
-      higherIsBetter: false,
-      of: (r) => (r.connect_ms as Record<string, unknown> | undefined)?.total,
-    },
-    { label: 'server CPU', higherIsBetter: false, of: (r) => r.connect_server_cpu_ms },
-  ],
+  ratios: [openTimeRatio, { label: 'server CPU', higherIsBetter: false, of: (r) => r.connect_server_cpu_ms }],
   notes: (results) => {
     for (const r of results) {
       process.stderr.write(`  open-10k ${String(r.target)}: ${openedNote(r)}\n`);

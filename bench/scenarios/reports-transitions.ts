@@ -5,13 +5,14 @@
  * processing -> failed at 2,000/s for 20 s: PUT -> SSE latency through the transactional outbox, loss,
  * duplicates, order (load/reports-load.ts).
  */
+import { loadTarget } from '../lib/load-args';
 import { log } from '../lib/log';
 import {
   benchDatabase,
   failed,
-  runLoadgen,
+  runPacedLoad,
   startServer,
-  stopAndReport,
+  stopIfStarted,
   type BenchDatabase,
   type StartedServer,
 } from '../lib/servers';
@@ -43,12 +44,8 @@ async function runOn(settings: BenchSettings, store: ReportsStore): Promise<Resu
       logName: `${target}-${scenario}-${store}`,
     });
     const args: ReportsLoadArgs = {
-      scenario,
-      target,
+      ...loadTarget(scenario, target, server),
       store,
-      host: '127.0.0.1',
-      port: server.port,
-      serverPid: server.child.pid ?? 0,
       databaseUrl,
       users: settings.reportsUsers,
       rate: settings.reportsRate,
@@ -59,14 +56,11 @@ async function runOn(settings: BenchSettings, store: ReportsStore): Promise<Resu
       inFlight: settings.reportsInFlight,
     };
     log(`scenario ${scenario} on ${store}: ${args.users} users, ${args.rate} PUT/s…`);
-    // connect (≤120 s) + reports (≤10 s) + settle + drive + grace, with margin
-    result = await runLoadgen(args, (240 + args.warmupSeconds + args.seconds + args.graceSeconds) * 1000);
+    result = await runPacedLoad(args);
   } catch (err) {
     result = failed(err);
   } finally {
-    if (server) {
-      Object.assign(stops, await stopAndReport(target, server));
-    }
+    Object.assign(stops, await stopIfStarted(target, server));
     await database?.drop();
   }
   return { scenario, target, store, ...result, ...stops };

@@ -5,6 +5,7 @@
  * and what it reports.
  */
 import { benchDatabase, runLoadgen, startServer, stopAndReport } from '../lib/servers';
+import { loadTarget } from '../lib/load-args';
 import { log } from '../lib/log';
 import { runSseLoad, type ScenarioPlan, type SseLoadArgs } from '../load/sse-load';
 import type { BenchSettings } from '../settings';
@@ -72,11 +73,7 @@ async function runServerAndLoad(
     return { scenario, target, error: err instanceof Error ? err.message : String(err) };
   }
   const args: SseLoadArgs = {
-    scenario,
-    target,
-    host: '127.0.0.1',
-    port: server.port,
-    serverPid: server.child.pid ?? 0,
+    ...loadTarget(scenario, target, server),
     connections: spec.connections?.(settings) ?? settings.connections,
     seconds: settings.seconds,
     warmupSeconds: settings.warmupSeconds,

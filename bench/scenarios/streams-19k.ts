@@ -5,6 +5,7 @@
  */
 import { fmt, openedNote } from '../lib/summary';
 import { broadcastPlan } from './broadcast-10k';
+import { openTimeRatio } from './open-10k';
 import { sseScenario } from './sse-scenario';
 
 export default sseScenario({
@@ -14,11 +15,7 @@ export default sseScenario({
   keepAlive: true,
   ratios: [
     { label: 'deliveries/s', higherIsBetter: true, of: (r) => r.events_per_s },
-    {
-      label: 'open time',
-      higherIsBetter: false,
-      of: (r) => (r.connect_ms as Record<string, unknown> | undefined)?.total,
-    },
+    openTimeRatio,
     { label: 'idle RSS/stream', higherIsBetter: false, of: (r) => r.server_rss_kb_per_conn_settled },
   ],
   notes: (results) => {

@@ -44,6 +44,27 @@ export function mb(kb: number | undefined): number | null {
   return kb === undefined ? null : round(kb / 1024, 1);
 }
 
+/**
+ * A load generator's CPU over the measured window (100 = one core), what the rest of the machine used
+ * besides it and the measured processes (`measuredMs`: the server's and, say, the broker's CPU), and its
+ * event-loop delay.
+ */
+export function loadgenFigures(
+  wallMs: number,
+  loadgenMs: number,
+  [machineStart, machineEnd]: [number | null, number | null],
+  measuredMs: number,
+  loopDelay: ReturnType<typeof monitorEventLoopDelay>,
+): Record<string, unknown> {
+  const pct = (ms: number): number => round((ms / wallMs) * 100, 1);
+  const machineMs = machineStart !== null && machineEnd !== null ? machineEnd - machineStart : null;
+  return {
+    loadgen_cpu_pct: pct(loadgenMs),
+    other_cpu_pct: machineMs === null ? null : pct(Math.max(0, machineMs - measuredMs - loadgenMs)),
+    loadgen_loop_delay_ms: loopDelaySummary(loopDelay),
+  };
+}
+
 /** Event-loop delay of a load generator while measuring: how late a 1 ms timer fired (~0 when idle). */
 export function loopDelaySummary(loopDelay: ReturnType<typeof monitorEventLoopDelay>): {
   p99: number;

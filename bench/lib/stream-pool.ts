@@ -13,7 +13,7 @@ import * as net from 'node:net';
 
 import { logStep, type Tally } from './log';
 import { SseStream, type SseSink } from './sse-stream';
-import { percentileOf } from './stats';
+import { percentileOf, round } from './stats';
 import { nowNs, signal, sleep } from './time';
 
 /** One stream: parser state (SseStream) plus the pool's bookkeeping; load generators extend it. */
@@ -131,6 +131,16 @@ export class StreamPool<T extends PooledStream> {
   /** The result line's connections_open and connect_failed. */
   openedCounts(): { connections_open: number; connect_failed: number } {
     return { connections_open: this.readyCount, connect_failed: this.o.count - this.readyCount };
+  }
+
+  /** users, connections_open, connect_failed, connect_ms of a load with one stream per user. */
+  userFigures(connectMs: number): Record<string, unknown> {
+    const at = (p: number): number => round(percentileOf(this.connectTimes, p) ?? 0, 1);
+    return {
+      users: this.o.count,
+      ...this.openedCounts(),
+      connect_ms: { total: Math.round(connectMs), p50: at(0.5), p99: at(0.99) },
+    };
   }
 
   markReady(s: T): void {

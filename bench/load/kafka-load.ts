@@ -38,7 +38,7 @@ import { LatencyHistogram } from '../lib/latency-histogram';
 import { logStep as log, Tally } from '../lib/log';
 import { readMetric } from '../lib/metrics';
 import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
-import { latencySummary, loopDelaySummary, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
+import { latencySummary, loadgenFigures, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
 import type { PacedLoadArgs } from '../lib/load-args';
 import { PooledStream, StreamPool } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
@@ -182,7 +182,6 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   const streams = pool.streams;
   log(`connecting ${N} streams to /v3/sse?username=uK (${args.connectConcurrency} in flight)…`);
   const connectMs = await pool.open(120_000);
-  const connectTimes = pool.connectTimes;
   log(pool.openedLine(connectMs, false));
   const userOpen = new Uint8Array(N);
 
@@ -449,13 +448,7 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   const result = {
     scenario: args.scenario,
     target: args.target,
-    users: N,
-    ...pool.openedCounts(),
-    connect_ms: {
-      total: Math.round(connectMs),
-      p50: round(percentileOf(connectTimes, 0.5) ?? 0, 1),
-      p99: round(percentileOf(connectTimes, 0.99) ?? 0, 1),
-    },
+    ...pool.userFigures(connectMs),
     rate: args.rate,
     seconds: args.seconds,
     warmup_s: args.warmupSeconds,
@@ -513,12 +506,13 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
     // CPU while producing the measured window, 100 = one core (this machine's cores are shared by all)
     server_cpu_pct: args.serverPid > 0 ? pctOf(serverCpuMs) : null,
     broker_cpu_pct: args.brokerPid > 0 ? pctOf(brokerCpuMs) : null,
-    loadgen_cpu_pct: pctOf(loadgenCpuMs),
-    other_cpu_pct:
-      machineStart !== null && machineEnd !== null
-        ? pctOf(Math.max(0, machineEnd - machineStart - serverCpuMs - brokerCpuMs - loadgenCpuMs))
-        : null,
-    loadgen_loop_delay_ms: loopDelaySummary(loopDelay),
+    ...loadgenFigures(
+      windowWallMs,
+      loadgenCpuMs,
+      [machineStart, machineEnd],
+      serverCpuMs + brokerCpuMs,
+      loopDelay,
+    ),
     produce_s: round(windowWallMs / 1000, 2),
     grace_s: round(graceMs / 1000, 2),
     kafka_disconnect_ms: Math.round(kafkaDisconnectMs),

@@ -42,7 +42,7 @@ import { noDelayAgent, request } from '../lib/http';
 import { LatencyHistogram } from '../lib/latency-histogram';
 import { logStep as log, Tally } from '../lib/log';
 import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
-import { latencySummary, loopDelaySummary, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
+import { latencySummary, loadgenFigures, mb, perSecondSummary, round } from '../lib/stats';
 import type { PacedLoadArgs } from '../lib/load-args';
 import { PooledStream, StreamPool } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
@@ -251,7 +251,6 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
   const users = pool.streams;
   log(`connecting ${N} streams to /v4/sse?user_id=<uuid> (${args.connectConcurrency} in flight)…`);
   const connectMs = await pool.open(120_000);
-  const connectTimes = pool.connectTimes;
   const readyCount = pool.readyCount;
   log(pool.openedLine(connectMs, false));
 
@@ -570,13 +569,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
     scenario: args.scenario,
     target: args.target,
     store: args.store,
-    users: N,
-    ...pool.openedCounts(),
-    connect_ms: {
-      total: Math.round(connectMs),
-      p50: round(percentileOf(connectTimes, 0.5) ?? 0, 1),
-      p99: round(percentileOf(connectTimes, 0.99) ?? 0, 1),
-    },
+    ...pool.userFigures(connectMs),
     reports_created: created,
     create_events: createEventsSeen,
     reports_driven: driven.length,
@@ -653,12 +646,13 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
     // CPU per 2xx transition (ms), less sensitive than the rate to what else runs on the machine
     server_cpu_ms_per_transition: round(serverCpuMs / Math.max(1, okInWindow), 3),
     pg_cpu_ms_per_transition: pg ? round(pgBackendsMs / Math.max(1, okInWindow), 3) : null,
-    loadgen_cpu_pct: pctOf(loadgenCpuMs),
-    other_cpu_pct:
-      machineStart !== null && machineEnd !== null
-        ? pctOf(Math.max(0, machineEnd - machineStart - serverCpuMs - pgBackendsMs - loadgenCpuMs))
-        : null,
-    loadgen_loop_delay_ms: loopDelaySummary(loopDelay),
+    ...loadgenFigures(
+      windowWallMs,
+      loadgenCpuMs,
+      [machineStart, machineEnd],
+      serverCpuMs + pgBackendsMs,
+      loopDelay,
+    ),
     window_s: round(windowWallMs / 1000, 2),
     window_started_at: windowStartedAt,
     grace_s: round(graceMs / 1000, 2),

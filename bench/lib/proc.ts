@@ -1,6 +1,8 @@
 /** Readings of /proc: a process's memory and CPU time, the whole machine's busy time. */
 import * as fs from 'node:fs';
 
+import { mb } from './stats';
+
 /** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ); 100 on every mainstream Linux build. */
 const CLK_TCK = 100;
 
@@ -79,4 +81,18 @@ export function nodeVersionWarning(): string | undefined {
     : `warning: running on Node ${process.version}, not the service's Node 24: figures differ (a publish costs ` +
         'the gateway about twice the CPU on Node 20). Run it through npm (`npm run bench`, or ' +
         '`npm exec -- node dist-bench/bench/run.js`) to use the Node that `npm ci` installed.';
+}
+
+/** The server's RSS before the streams opened, once they idled, after the load, and its peak, in MB. */
+export function serverMemory(
+  before: ProcMem | null,
+  idle: ProcMem | null,
+  after: ProcMem | null,
+): Record<string, number | null> {
+  return {
+    server_rss_mb_before: mb(before?.rssKb),
+    server_rss_mb_idle: mb(idle?.rssKb),
+    server_rss_mb_after: mb(after?.rssKb),
+    server_rss_mb_peak: mb(after?.hwmKb),
+  };
 }

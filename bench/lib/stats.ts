@@ -75,3 +75,14 @@ export function loopDelaySummary(loopDelay: ReturnType<typeof monitorEventLoopDe
     max: round(Math.max(0, loopDelay.max / 1e6 - 1), 1),
   };
 }
+
+/** The checks of a load whose events each belong to one stream: what was expected and what came. */
+export function deliveryChecks(
+  [expected, delivered]: [number, number],
+  [lost, lostInWindow]: [number, number],
+  duplicates: number,
+  reordered: number,
+  misdelivered: number,
+): Record<string, number> {
+  return { expected, delivered, lost, lost_in_window: lostInWindow, duplicates, reordered, misdelivered };
+}

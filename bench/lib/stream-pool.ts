@@ -286,3 +286,18 @@ export class StreamPool<T extends PooledStream> {
     req.end();
   }
 }
+
+/** One stream per user, ready on its 200 head (the stream is subscribed before the head is sent). */
+export function userStreams<T extends PooledStream>(
+  args: { host: string; port: number; users: number; connectConcurrency: number },
+  o: Pick<StreamPoolOptions<T>, 'create' | 'path' | 'onEvent' | 'errors'>,
+): StreamPool<T> {
+  return new StreamPool<T>({
+    host: args.host,
+    port: args.port,
+    count: args.users,
+    concurrency: args.connectConcurrency,
+    readyOnHead: true,
+    ...o,
+  });
+}

@@ -37,10 +37,18 @@ import { growF64, growU8, SeenBits } from '../lib/grow';
 import { LatencyHistogram } from '../lib/latency-histogram';
 import { logStep as log, Tally } from '../lib/log';
 import { readMetric } from '../lib/metrics';
-import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
-import { latencySummary, loadgenFigures, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory } from '../lib/proc';
+import {
+  deliveryChecks,
+  latencySummary,
+  loadgenFigures,
+  mb,
+  percentileOf,
+  perSecondSummary,
+  round,
+} from '../lib/stats';
 import type { PacedLoadArgs } from '../lib/load-args';
-import { PooledStream, StreamPool } from '../lib/stream-pool';
+import { PooledStream, userStreams } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
 
 /** users: subscribed users; rate: records per second over all of them; warm-up records are checked for loss. */
@@ -168,14 +176,9 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
 
   // ------------------------------------------------------------------ connect phase
   // A 200 head means the stream is subscribed (the gateway subscribes before it sends the head).
-  const pool = new StreamPool<UserStream>({
-    host: args.host,
-    port: args.port,
-    count: N,
-    concurrency: args.connectConcurrency,
+  const pool = userStreams(args, {
     create: (sink, index) => new UserStream(sink, index),
     path: (s) => `/v3/sse?username=u${s.index}`,
-    readyOnHead: true,
     onEvent,
     errors,
   });
@@ -261,11 +264,11 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   let ackedCount = 0;
   let failedCount = 0;
   let ticksSkipped = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   let largestGroup = 0;
   let windowStartMs = 0;
   let lastSendMs = 0;
   let publishStartMs = 0;
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   const serverCpu = { start: 0, end: 0 };
   const brokerCpu = { start: 0, end: 0 };
   let machineStart: number | null = null;
@@ -461,13 +464,7 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
     produce_largest_send: largestGroup,
     produce_ticks_skipped: ticksSkipped,
     produce_ack_ms: latencySummary(ackHist),
-    expected,
-    delivered,
-    lost,
-    lost_in_window: lostInWindow,
-    duplicates,
-    reordered,
-    misdelivered,
+    ...deliveryChecks([expected, delivered], [lost, lostInWindow], duplicates, reordered, misdelivered),
     corrupted,
     latency_ms: latencySummary(hist),
     // by the second of the measured window in which the record was produced
@@ -498,10 +495,7 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
     missing_id: missingId,
     unknown_events: unknownEvents,
     errors: errors.counts,
-    server_rss_mb_before: mb(memBefore?.rssKb),
-    server_rss_mb_idle: mb(memIdle?.rssKb),
-    server_rss_mb_after: mb(memAfter?.rssKb),
-    server_rss_mb_peak: mb(memAfter?.hwmKb),
+    ...serverMemory(memBefore, memIdle, memAfter),
     broker_rss_mb_after: mb(brokerMem?.rssKb),
     // CPU while producing the measured window, 100 = one core (this machine's cores are shared by all)
     server_cpu_pct: args.serverPid > 0 ? pctOf(serverCpuMs) : null,

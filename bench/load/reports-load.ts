@@ -41,10 +41,10 @@ import { Client } from 'pg';
 import { noDelayAgent, request } from '../lib/http';
 import { LatencyHistogram } from '../lib/latency-histogram';
 import { logStep as log, Tally } from '../lib/log';
-import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
-import { latencySummary, loadgenFigures, mb, perSecondSummary, round } from '../lib/stats';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory } from '../lib/proc';
+import { deliveryChecks, latencySummary, loadgenFigures, perSecondSummary, round } from '../lib/stats';
 import type { PacedLoadArgs } from '../lib/load-args';
-import { PooledStream, StreamPool } from '../lib/stream-pool';
+import { PooledStream, userStreams } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
 
 export type ReportsStore = 'postgres' | 'pglite';
@@ -237,14 +237,9 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
   };
 
   // ------------------------------------------------------------------ connect phase
-  const pool = new StreamPool<UserReport>({
-    host: args.host,
-    port: args.port,
-    count: N,
-    concurrency: args.connectConcurrency,
+  const pool = userStreams(args, {
     create: (sink, index) => new UserReport(sink, index),
     path: (u) => `/v4/sse?user_id=${u.userId}`,
-    readyOnHead: true,
     onEvent,
     errors,
   });
@@ -327,10 +322,10 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
   let sent = 0;
   let sentInWindow = 0;
   let inFlight = 0;
+  const non2xx = new Tally(); // failed PUTs by status
   let ok = 0;
   let okInWindow = 0;
   let failed = 0;
-  const non2xx: Record<string, number> = {};
   let blockedInFlight = 0;
   let blockedNoIdle = 0;
   let publishStartMs = 0;
@@ -403,7 +398,7 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
         } else {
           t.answer = 2;
           failed++;
-          non2xx[String(answer.status)] = (non2xx[String(answer.status)] ?? 0) + 1;
+          non2xx.add(String(answer.status));
           if (failed <= 5) {
             log(`PUT answered ${answer.status}: ${answer.body.slice(0, 200)}`);
           }
@@ -597,25 +592,16 @@ export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<stri
     // by the second of the measured window in which the PUT was sent
     latency_ms_per_s: perSecondSummary(latencyPerSecond),
     event_before_answer: eventBeforeAnswer,
-    expected: ok,
-    delivered,
-    lost,
-    lost_in_window: lostInWindow,
-    duplicates,
-    reordered,
-    misdelivered,
+    ...deliveryChecks([ok, delivered], [lost, lostInWindow], duplicates, reordered, misdelivered),
     unexpected,
-    non_2xx: non2xx,
+    non_2xx: non2xx.counts,
     put_failed: failed,
     failed_put_announced: failedAnnounced,
     puts_in_flight_at_end: putsInFlightAtEnd,
     disconnects: pool.disconnects,
     missing_id: missingId,
     errors: errors.counts,
-    server_rss_mb_before: mb(memBefore?.rssKb),
-    server_rss_mb_idle: mb(memIdle?.rssKb),
-    server_rss_mb_after: mb(memAfter?.rssKb),
-    server_rss_mb_peak: mb(memAfter?.hwmKb),
+    ...serverMemory(memBefore, memIdle, memAfter),
     // CPU while driving the measured window, 100 = one core (this machine's cores are shared by all)
     server_cpu_pct: args.serverPid > 0 ? pctOf(serverCpuMs) : null,
     pg_backends: pg ? pgPidsWindow.backends.length : null,

@@ -35,7 +35,7 @@ import { logStep as log, Tally } from '../lib/log';
 import { noDelayAgent } from '../lib/http';
 import { readMetric } from '../lib/metrics';
 import { PipelinedPublisher } from '../lib/pipelined-publisher';
-import { readMachineBusyMs, readProcCpuMs, readProcMem } from '../lib/proc';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory } from '../lib/proc';
 import { loopDelaySummary, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
 import { PooledStream, StreamPool } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
@@ -786,10 +786,7 @@ export async function runSseLoad(
     connected_events: connectedEvents,
     errors: errors.counts,
     ...(aborted !== null ? { aborted } : {}),
-    server_rss_mb_before: mb(memBefore?.rssKb),
-    server_rss_mb_idle: mb(memIdle?.rssKb),
-    server_rss_mb_after: mb(memAfter?.rssKb),
-    server_rss_mb_peak: mb(memAfter?.hwmKb),
+    ...serverMemory(memBefore, memIdle, memAfter),
     server_rss_kb_per_conn:
       memBefore && memIdle && streamsConnectedAtStart > 0
         ? round((memIdle.rssKb - memBefore.rssKb) / streamsConnectedAtStart, 2)

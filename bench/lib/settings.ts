@@ -34,6 +34,25 @@ export interface SettingSpec {
 
 export type SettingsTable = Record<string, SettingSpec>;
 
+/** The variable of a flag: BENCH_ and the flag in upper case with underscores (`--kafka-seconds`: BENCH_KAFKA_SECONDS). */
+const envOf = (flag: string): string => `BENCH_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+/** Builders for a table's rows, each with its BENCH_* variable. */
+export const setting = {
+  int: (flag: string, def: number, [min, max]: readonly [number, number], help: string) =>
+    ({ flag, env: envOf(flag), kind: 'int', default: String(def), min, max, help }) as const,
+  number: (flag: string, def: number, [min, max]: readonly [number, number], help: string) =>
+    ({ flag, env: envOf(flag), kind: 'number', default: String(def), min, max, help }) as const,
+  text: (flag: string, def: string, help: string, choices?: readonly string[]) =>
+    ({ flag, env: envOf(flag), kind: 'string', default: def, choices, help }) as const,
+  list: (flag: string, choices: readonly string[], def: string, help: string) =>
+    ({ flag, env: envOf(flag), kind: 'list', default: def, choices, help }) as const,
+  words: (flag: string, help: string) =>
+    ({ flag, env: envOf(flag), kind: 'words', default: '', help }) as const,
+  on: (flag: string, help: string) =>
+    ({ flag, env: envOf(flag), kind: 'switch', default: '1', help }) as const,
+};
+
 type ValueOf<S extends SettingSpec> = S['kind'] extends 'int' | 'number'
   ? number
   : S['kind'] extends 'list' | 'words'

@@ -35,7 +35,7 @@ import { logStep as log, Tally } from '../lib/log';
 import { noDelayAgent } from '../lib/http';
 import { readMetric } from '../lib/metrics';
 import { PipelinedPublisher } from '../lib/pipelined-publisher';
-import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory } from '../lib/proc';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory, type ProcMem } from '../lib/proc';
 import { loopDelaySummary, mb, percentileOf, perSecondSummary, round } from '../lib/stats';
 import { PooledStream, StreamPool } from '../lib/stream-pool';
 import { nowNs, signal, sleep } from '../lib/time';
@@ -152,6 +152,31 @@ class Conn extends PooledStream {
   /** Every message below this seq was answered (201) before some message this stream already got was sent. */
   causalFloor = 0;
 }
+
+/**
+ * The streams idle for `seconds` (0: not at all): the server's RSS after that, once V8 has given back the
+ * garbage of the connection storm, and its CPU meanwhile (keep-alive comments only).
+ */
+async function idle(
+  serverPid: number,
+  seconds: number,
+): Promise<{ memSettled: ProcMem | null; idleServerCpuMs: number | null }> {
+  if (seconds === 0) {
+    return { memSettled: null, idleServerCpuMs: null };
+  }
+  const cpuStart = readProcCpuMs(serverPid);
+  for (let second = 1; second <= seconds; second++) {
+    await sleep(1000);
+    if (second % 10 === 0 || second === seconds) {
+      const now = readProcMem(serverPid);
+      log(`idle ${second}/${seconds} s: server RSS ${now === null ? '?' : round(now.rssKb / 1024, 1)} MB`);
+    }
+  }
+  const memSettled = readProcMem(serverPid);
+  const cpuEnd = readProcCpuMs(serverPid);
+  return { memSettled, idleServerCpuMs: cpuStart !== null && cpuEnd !== null ? cpuEnd - cpuStart : null };
+}
+
 export async function runSseLoad(
   args: SseLoadArgs,
   scenarioPlan: ScenarioPlan,
@@ -331,26 +356,9 @@ export async function runSseLoad(
   // Give the server time to finish registering streams and settle its heap before the idle reading.
   await sleep(2000);
   const memIdle = readProcMem(args.serverPid);
-  let memSettled: ReturnType<typeof readProcMem> = null;
   const idleSeconds =
     plan.connections >= 1000 && plan.publish && plan.messages === 0 ? Math.max(0, args.idleSeconds ?? 0) : 0;
-  const serverCpuIdleStart = readProcCpuMs(args.serverPid);
-  let idleServerCpuMs: number | null = null;
-  if (idleSeconds > 0) {
-    for (let second = 1; second <= idleSeconds; second++) {
-      await sleep(1000);
-      if (second % 10 === 0 || second === idleSeconds) {
-        const now = readProcMem(args.serverPid);
-        log(
-          `idle ${second}/${idleSeconds} s: server RSS ${now === null ? '?' : round(now.rssKb / 1024, 1)} MB`,
-        );
-      }
-    }
-    memSettled = readProcMem(args.serverPid);
-    const serverCpuIdleEnd = readProcCpuMs(args.serverPid);
-    idleServerCpuMs =
-      serverCpuIdleStart !== null && serverCpuIdleEnd !== null ? serverCpuIdleEnd - serverCpuIdleStart : null;
-  }
+  const { memSettled, idleServerCpuMs } = await idle(args.serverPid, idleSeconds);
   const stalledOpenAtPublish = stalled.openCount;
   // The gateway's own count of open broadcast streams (healthy + stalled); null without /metrics.
   const serverStreamsAtStart = slow

@@ -68,6 +68,16 @@ function readBody(req: http.IncomingMessage, res: http.ServerResponse, onBody: (
   });
 }
 
+/** The `username` query parameter, or null after answering 400 without one. */
+function usernameOf(url: URL, res: http.ServerResponse): string | null {
+  const user = url.searchParams.get('username');
+  if (!user) {
+    reply(res, 400, { error: 'username required' });
+    return null;
+  }
+  return user;
+}
+
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const route = `${req.method ?? 'GET'} ${url.pathname}`;
@@ -92,9 +102,8 @@ const server = http.createServer((req, res) => {
       });
       return;
     case 'GET /v2/sse': {
-      const user = url.searchParams.get('username');
-      if (!user) {
-        reply(res, 400, { error: 'username required' });
+      const user = usernameOf(url, res);
+      if (user === null) {
         return;
       }
       openStream(res);
@@ -116,9 +125,8 @@ const server = http.createServer((req, res) => {
       return;
     }
     case 'POST /v2/message': {
-      const user = url.searchParams.get('username');
-      if (!user) {
-        reply(res, 400, { error: 'username required' });
+      const user = usernameOf(url, res);
+      if (user === null) {
         return;
       }
       readBody(req, res, (text) => {

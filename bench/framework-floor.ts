@@ -16,7 +16,7 @@
  * It shows the floor the gateway's per-request paths stand on: whatever the gateway does, it cannot
  * answer a request or open a stream for less than `nest-validated` costs.
  *
- *   npm run bench:floor [-- --requests=40000 --streams=10000 --rounds=2]
+ *   npm run bench:floor [-- --requests=40000 --streams=10000 --rounds=2]   (--help lists the settings)
  */
 import 'reflect-metadata';
 import { Body, Controller, MessageEvent, Module, Post, Query, Sse, ValidationPipe } from '@nestjs/common';
@@ -28,11 +28,46 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { concat, NEVER, Observable, of } from 'rxjs';
-import { PipelinedPublisher } from './pipelined-publisher';
-import { nodeVersionWarning, readProcCpuMs } from './proc';
+import { PipelinedPublisher } from './lib/pipelined-publisher';
+import { nodeVersionWarning, readProcCpuMs } from './lib/proc';
+import { helpText, parseSettings } from './lib/settings';
 
 const STACKS = ['node-http', 'express', 'nest', 'nest-validated'] as const;
 type Stack = (typeof STACKS)[number];
+
+const FLOOR_SETTINGS = {
+  requests: {
+    flag: 'requests',
+    kind: 'int',
+    default: '40000',
+    min: 1,
+    max: 10_000_000,
+    help: 'pipelined POSTs measured per stack and round',
+  },
+  streams: {
+    flag: 'streams',
+    kind: 'int',
+    default: '10000',
+    min: 1,
+    max: 19_000,
+    help: 'streams opened per stack and round',
+  },
+  rounds: {
+    flag: 'rounds',
+    kind: 'int',
+    default: '2',
+    min: 1,
+    max: 100,
+    help: 'rounds over the four stacks',
+  },
+  serve: {
+    flag: 'serve',
+    kind: 'string',
+    default: '',
+    choices: ['', ...STACKS],
+    help: 'internal: serve this stack and print its port (the process each stack runs in)',
+  },
+} as const;
 
 const ANSWER = { delivered: 0 };
 const OPENED = 'open';
@@ -110,7 +145,10 @@ async function serve(stack: Stack): Promise<http.Server> {
         req.on('end', () => {
           Buffer.concat(chunks).toString('utf8');
           const text = JSON.stringify(ANSWER);
-          res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+          res.writeHead(201, {
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(text),
+          });
           res.end(text);
         });
       });
@@ -147,7 +185,9 @@ async function serve(stack: Stack): Promise<http.Server> {
       expressApp.disable('x-powered-by');
       expressApp.set('etag', false);
       if (stack === 'nest-validated') {
-        app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+        app.useGlobalPipes(
+          new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+        );
       }
       await app.listen(0, '127.0.0.1');
       return app.getHttpServer() as http.Server;
@@ -162,11 +202,6 @@ function listen(server: http.Server): Promise<http.Server> {
 /** User + system CPU of a process so far, in µs (from /proc: 10 ms steps). */
 function cpuMicros(pid: number): number {
   return (readProcCpuMs(pid) ?? Number.NaN) * 1_000;
-}
-
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return arg ? Number(arg.split('=')[1]) : fallback;
 }
 
 /** Sends `count` POSTs, `depth` in flight on each of 2 connections; resolves when all are answered. */
@@ -288,9 +323,15 @@ async function measure(stack: Stack, requests: number, streams: number): Promise
 }
 
 async function main(): Promise<void> {
-  const serveArg = process.argv.find((a) => a.startsWith('--serve='));
-  if (serveArg) {
-    const server = await serve(serveArg.split('=')[1] as Stack);
+  const settings = parseSettings(FLOOR_SETTINGS, process.argv.slice(2));
+  if (settings.help) {
+    process.stdout.write(
+      helpText(FLOOR_SETTINGS, 'npm run bench:floor [-- --requests=N --streams=N --rounds=N]'),
+    );
+    return;
+  }
+  if (settings.serve !== '') {
+    const server = await serve(settings.serve as Stack);
     process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`);
     return;
   }
@@ -298,9 +339,7 @@ async function main(): Promise<void> {
   if (nodeWarning) {
     process.stderr.write(`[floor] ${nodeWarning}\n`);
   }
-  const requests = flag('requests', 40_000);
-  const streams = flag('streams', 10_000);
-  const rounds = flag('rounds', 2);
+  const { requests, streams, rounds } = settings;
   const results = new Map<Stack, Record<Load, Figures[]>>();
   for (let round = 1; round <= rounds; round++) {
     for (const stack of STACKS) {

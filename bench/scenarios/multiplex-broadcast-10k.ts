@@ -9,55 +9,43 @@
  * `events_per_s` counts every (broadcast, connection) delivery in the window; latency is publish ->
  * receive. Checked per connection: `lost` (answered 201, never arrived) and `mismatched` (an event
  * that is not the next of the order every connection sees: one topic, one order; a duplicate, a gap
- * or a reordering shows up here). Streams are read over plain
- * TCP with sse-stream.ts, in this process (its CPU share is `loadgen_cpu_pct`).
- *
- * Standalone: `node dist-bench/bench/multiplex-bench.js [connections] [seconds]` after
- * `npm run build && tsc -p tsconfig.bench.json`; run.ts calls runMultiplexBench() for the scenario.
+ * or a reordering shows up here). Streams are read over plain TCP with lib/sse-stream.ts, in the
+ * orchestrator's process (its CPU share is `loadgen_cpu_pct`). Gateway only: the baseline has no GET /sse.
  */
-import { type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
-import { LatencyHistogram } from './latency-histogram';
-import { readProcCpuMs, readProcMem, round } from './proc';
-import { SseStream, type SseSink } from './sse-stream';
+import { LatencyHistogram } from '../lib/latency-histogram';
+import { errorText, log } from '../lib/log';
+import { readProcCpuMs, readProcMem } from '../lib/proc';
+import { startServer, stopServer } from '../lib/servers';
+import { SseStream, type SseSink } from '../lib/sse-stream';
+import { round } from '../lib/stats';
+import { nowNs, sleep, waitFor } from '../lib/time';
+import type { BenchSettings } from '../settings';
+import type { Result, Scenario } from './scenario';
 
-export const MULTIPLEX_SCENARIO = 'multiplex-broadcast-10k';
+const MULTIPLEX_SCENARIO = 'multiplex-broadcast-10k';
 
-export interface MultiplexBenchOptions {
-  connections: number;
-  seconds: number;
-  warmupSeconds: number;
-  connectConcurrency: number;
-  /** Starts the gateway (in-memory bus, embedded store) for one mode, as the bench starts every server. */
-  startGateway: (mode: Mode) => Promise<{ child: ChildProcess; port: number }>;
-  stopGateway: (child: ChildProcess) => Promise<unknown>;
-  log: (message: string) => void;
-}
-
-export type Mode = 'single' | 'multiplexed';
+type Mode = 'single' | 'multiplexed';
 const IN_FLIGHT = 8;
 const WINDOW = 32;
 
-/** Runs both modes, single-stream first; resolves to one result per mode. */
-export async function runMultiplexBench(options: MultiplexBenchOptions): Promise<Record<string, unknown>[]> {
-  const results: Record<string, unknown>[] = [];
-  for (const mode of ['single', 'multiplexed'] as const) {
-    try {
-      results.push(await runMode(mode, options));
-    } catch (error) {
-      results.push({
-        scenario: MULTIPLEX_SCENARIO,
-        target: `gateway/${mode}`,
-        mode,
-        error: error instanceof Error ? error.message : String(error),
-      });
+/** Runs both modes, single-stream first, each on a fresh gateway; one result per mode. */
+const multiplexBroadcast: Scenario = {
+  name: MULTIPLEX_SCENARIO,
+  targets: ['gateway'],
+  run: async (_target, settings, emit) => {
+    for (const mode of ['single', 'multiplexed'] as const) {
+      try {
+        emit(await runMode(mode, settings));
+      } catch (error) {
+        emit({ scenario: MULTIPLEX_SCENARIO, target: `gateway/${mode}`, mode, error: errorText(error) });
+      }
     }
-  }
-  return results;
-}
+  },
+};
+export default multiplexBroadcast;
 
 function pathOf(mode: Mode, index: number): string {
   return mode === 'single' ? '/events' : `/sse?stream=broadcast&stream=v2%3Au${index}`;
@@ -72,14 +60,15 @@ interface Connection {
   received: number;
 }
 
-async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Record<string, unknown>> {
-  const { log } = options;
-  const server = await options.startGateway(mode);
+async function runMode(mode: Mode, options: BenchSettings): Promise<Result> {
+  // the in-memory bus and the embedded store
+  const server = await startServer('gateway', options, {
+    logName: `gateway-${MULTIPLEX_SCENARIO}-${mode}`,
+    env: { DATABASE_URL: '', KAFKA_BROKERS: '' },
+  });
   const connections: Connection[] = [];
   try {
     const histogram = new LatencyHistogram();
-    const start = process.hrtime.bigint();
-    const nowNs = () => Number(process.hrtime.bigint() - start);
     let measuring = false;
     let delivered = 0;
     let mismatched = 0;
@@ -127,7 +116,7 @@ async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Reco
     const openOne = async (): Promise<void> => {
       while (next < options.connections) {
         const index = next++;
-        const connection = await connect(server.port, pathOf(mode, index), sink, nowNs);
+        const connection = await connect(server.port, pathOf(mode, index), sink);
         connectionOf.set(connection.stream, connection);
         connections.push(connection);
         await waitFor(() => connection.received > 0 || connection.status >= 300, 30_000, 'the first event');
@@ -219,11 +208,11 @@ async function runMode(mode: Mode, options: MultiplexBenchOptions): Promise<Reco
     for (const connection of connections) {
       connection.socket.destroy();
     }
-    await options.stopGateway(server.child);
+    await stopServer(server.child);
   }
 }
 
-function connect(port: number, requestPath: string, sink: SseSink, nowNs: () => number): Promise<Connection> {
+function connect(port: number, requestPath: string, sink: SseSink): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const connection: Connection = {
@@ -261,16 +250,4 @@ function postBroadcast(agent: http.Agent, port: number, body: string): Promise<n
     request.once('error', () => resolve(0));
     request.end(body);
   });
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await sleep(5);
-  }
 }

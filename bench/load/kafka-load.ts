@@ -1,12 +1,9 @@
 /**
- * Kafka load generator (scenario kafka-latency): end-to-end latency from a Kafka produce to the SSE event,
- * against a gateway that already runs with KAFKA_BROKERS and answers /health/ready. Started by run.ts as
- * its own process; prints exactly one JSON result line on stdout, progress on stderr.
+ * kafka-latency's load: end-to-end latency from a Kafka produce to the SSE event, against a gateway that
+ * already runs with KAFKA_BROKERS and answers /health/ready. Runs in the load generator's process
+ * (loadgen.ts) and resolves to the one JSON result line.
  *
- *   node dist-bench/bench/kafka-loadgen.js '{"port":3000,"serverPid":1234,"brokers":"127.0.0.1:9092"}'
- *
- * Streams: one GET /v3/sse?username=u<i> per user (i < users), over plain TCP, decoded by sse-stream.ts
- * (as loadgen.ts does). A 200 response head means the stream is subscribed (the gateway subscribes before
+ * Streams: one GET /v3/sse?username=u<i> per user (i < users), over plain TCP (lib/stream-pool.ts). A 200 response head means the stream is subscribed (the gateway subscribes before
  * it sends the head, and only answers once its consumer has caught up).
  *
  * Producing: kafkajs, as an independent producer (not through the gateway), acks -1, DefaultPartitioner.
@@ -32,57 +29,40 @@
  * producer's and the broker's share out: on a 2-core machine shared with a JVM, the broker's delays move
  * both figures together, run to run.
  */
-import * as http from 'node:http';
-import * as net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 import { Kafka, logLevel, Partitioners, type logCreator } from 'kafkajs';
 
-import { LatencyHistogram } from './latency-histogram';
-import { readMachineBusyMs, readProcCpuMs, readProcMem, round } from './proc';
-import { SseStream, type SseSink } from './sse-stream';
+import { growF64, growU8, SeenBits } from '../lib/grow';
+import { LatencyHistogram } from '../lib/latency-histogram';
+import { logStep as log, Tally } from '../lib/log';
+import { readMetric } from '../lib/metrics';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory } from '../lib/proc';
+import {
+  deliveryChecks,
+  latencySummary,
+  loadgenFigures,
+  mb,
+  percentileOf,
+  perSecondSummary,
+  round,
+} from '../lib/stats';
+import type { PacedLoadArgs } from '../lib/load-args';
+import { PooledStream, userStreams } from '../lib/stream-pool';
+import { nowNs, signal, sleep } from '../lib/time';
 
-export interface KafkaLoadgenArgs {
-  scenario: 'kafka-latency';
-  target: string;
-  host: string;
-  port: number;
-  serverPid: number;
+/** users: subscribed users; rate: records per second over all of them; warm-up records are checked for loss. */
+export interface KafkaLoadArgs extends PacedLoadArgs {
   /** `127.0.0.1:<port>` of the broker the gateway uses. */
   brokers: string;
   /** The broker's JVM, for its CPU and RSS (0 = unknown). */
   brokerPid: number;
   topic: string;
-  /** Subscribed users, one stream each. */
-  users: number;
-  /** Records per second, over all users. */
-  rate: number;
-  /** Length of the measured window. */
-  seconds: number;
-  /** Producing before the measured window (checked for loss, not in the latency figures). */
-  warmupSeconds: number;
-  /** How long to wait after the last produce for the last deliveries. */
-  graceSeconds: number;
-  connectConcurrency: number;
   /** Also measure produce -> plain kafkajs consumer in this process. */
   baselineConsumer: boolean;
 }
 
 const MAX_SENDS_IN_FLIGHT = 64;
-
-const T0 = process.hrtime.bigint();
-/** Nanoseconds since this process started (monotonic). */
-function nowNs(): number {
-  return Number(process.hrtime.bigint() - T0);
-}
-
-function log(msg: string): void {
-  process.stderr.write(`[bench]   ${msg}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** kafkajs logs to stdout by default, where the result line goes: warnings and errors to stderr instead. */
 const stderrLogCreator: logCreator =
@@ -95,170 +75,32 @@ const stderrLogCreator: logCreator =
     log(`kafkajs ${logLevel[level]} ${namespace}: ${message}${detail}`);
   };
 
-/** Float64Array / Uint8Array that grow by doubling, indexed by record sequence number. */
-class GrowF64 {
-  a = new Float64Array(1024);
-  ensure(i: number): void {
-    if (i >= this.a.length) {
-      let n = this.a.length;
-      while (n <= i) {
-        n *= 2;
-      }
-      const b = new Float64Array(n);
-      b.set(this.a);
-      this.a = b;
-    }
-  }
-}
-
-class GrowU8 {
-  a = new Uint8Array(1024);
-  ensure(i: number): void {
-    if (i >= this.a.length) {
-      let n = this.a.length;
-      while (n <= i) {
-        n *= 2;
-      }
-      const b = new Uint8Array(n);
-      b.set(this.a);
-      this.a = b;
-    }
-  }
-}
-
-/** One user's stream: parser state plus what it received (bit j = the user's j-th record). */
-class UserStream extends SseStream {
-  ready = false;
-  failed = false;
-  closed = false;
-  startedAt = 0;
-  socket: net.Socket | null = null;
-  readyTimer: NodeJS.Timeout | null = null;
-  seen = new Uint8Array(16);
+/** One user's stream: what it received (the user's j-th record: j) and the highest so far. */
+class UserStream extends PooledStream {
+  readonly seen = new SeenBits();
   /** Highest per-user index received so far (-1: none). */
   highest = -1;
-
-  constructor(
-    sink: SseSink,
-    readonly index: number,
-  ) {
-    super(sink);
-  }
-
-  markSeen(i: number): boolean {
-    const byte = i >> 3;
-    if (byte >= this.seen.length) {
-      let n = this.seen.length;
-      while (n <= byte) {
-        n *= 2;
-      }
-      const b = new Uint8Array(n);
-      b.set(this.seen);
-      this.seen = b;
-    }
-    const bit = 1 << (i & 7);
-    if ((this.seen[byte] & bit) !== 0) {
-      return false;
-    }
-    this.seen[byte] |= bit;
-    return true;
-  }
-
-  hasSeen(i: number): boolean {
-    const byte = i >> 3;
-    return byte < this.seen.length && (this.seen[byte] & (1 << (i & 7))) !== 0;
-  }
 }
 
-function parseArgs(argv: string[]): KafkaLoadgenArgs {
-  const env = process.env;
-  const defaults: KafkaLoadgenArgs = {
-    scenario: 'kafka-latency',
-    target: env.BENCH_TARGET ?? 'gateway',
-    host: '127.0.0.1',
-    port: 3000,
-    serverPid: 0,
-    brokers: env.KAFKA_BROKERS ?? '127.0.0.1:9092',
-    brokerPid: 0,
-    topic: 'v3_messages',
-    users: Number(env.BENCH_KAFKA_USERS ?? 1000),
-    rate: Number(env.BENCH_KAFKA_RATE ?? 1000),
-    seconds: Number(env.BENCH_KAFKA_SECONDS ?? 60),
-    warmupSeconds: Number(env.BENCH_WARMUP_SECONDS ?? 1),
-    graceSeconds: 5,
-    connectConcurrency: Number(env.BENCH_CONNECT_CONCURRENCY ?? 256),
-    baselineConsumer: env.BENCH_KAFKA_BASELINE !== '0',
-  };
-  return argv[0]?.startsWith('{')
-    ? { ...defaults, ...(JSON.parse(argv[0]) as Partial<KafkaLoadgenArgs>) }
-    : defaults;
-}
-
-/** One sample of the server's Prometheus text (e.g. `kafka_records_skipped_total{topic="v3_messages"}`). */
-function readMetric(host: string, port: number, sample: string): Promise<number | null> {
-  return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/metrics', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (s: string) => {
-        body += s;
-      });
-      res.on('end', () => {
-        if (res.statusCode !== 200) {
-          resolve(null);
-          return;
-        }
-        const line = body.split('\n').find((l) => l.startsWith(sample + ' '));
-        resolve(line === undefined ? 0 : Number(line.slice(sample.length + 1)));
-      });
-      res.on('error', () => resolve(null));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-  });
-}
-
-function percentileOf(sorted: ArrayLike<number>, p: number): number | null {
-  if (sorted.length === 0) {
-    return null;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
-
-function latencySummary(h: LatencyHistogram): Record<string, number | null> {
-  return {
-    p50: h.pct(0.5),
-    p90: h.pct(0.9),
-    p99: h.pct(0.99),
-    p999: h.pct(0.999),
-    max: h.count === 0 ? null : round(h.maxNs / 1e6, 2),
-  };
-}
-
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, unknown>> {
   const N = args.users;
   const startedAt = performance.now();
-  const errors: Record<string, number> = {};
-  const addError = (key: string): void => {
-    errors[key] = (errors[key] ?? 0) + 1;
-  };
+  const errors = new Tally();
   const memBefore = readProcMem(args.serverPid);
 
   const warmupRecords = Math.round(args.rate * args.warmupSeconds);
   const totalRecords = warmupRecords + Math.round(args.rate * args.seconds);
 
   // ------------------------------------------------------------------ receive side
-  const streams: UserStream[] = [];
   const hist = new LatencyHistogram();
   const secondsInWindow = Math.max(1, Math.ceil(args.seconds));
   const latencyPerSecond: number[][] = Array.from({ length: secondsInWindow }, () => []);
-  const sentAt = new GrowF64(); // per seq: the <ns> it was produced with
-  const acked = new GrowU8(); // per seq: 1 = Kafka acknowledged it, 2 = the send failed
-  const received = new GrowU8(); // per seq: its stream got it (first copy)
+  const sentAt = growF64(); // per seq: the <ns> it was produced with
+  const acked = growU8(); // per seq: 1 = Kafka acknowledged it, 2 = the send failed
+  const received = growU8(); // per seq: its stream got it (first copy)
   // per seq: when its stream and the baseline consumer got it (nowNs; 0 = not yet), for the difference
-  const sseAt = new GrowF64();
-  const baselineAt = new GrowF64();
+  const sseAt = growF64();
+  const baselineAt = growF64();
   sentAt.ensure(totalRecords);
   acked.ensure(totalRecords);
   received.ensure(totalRecords);
@@ -272,8 +114,6 @@ async function main(): Promise<void> {
   let corrupted = 0;
   let unknownEvents = 0;
   let missingId = 0;
-  let disconnects = 0;
-  let shuttingDown = false;
 
   const onEvent = (s: UserStream, data: string, hasId: boolean, now: number): void => {
     if (!hasId) {
@@ -321,7 +161,7 @@ async function main(): Promise<void> {
       latencyPerSecond[second].push(latency / 1e6);
     }
     const j = (seq - s.index) / N;
-    if (!s.markSeen(j)) {
+    if (!s.seen.mark(j)) {
       duplicates++;
       return;
     }
@@ -335,127 +175,17 @@ async function main(): Promise<void> {
   };
 
   // ------------------------------------------------------------------ connect phase
-  const connectTimes: number[] = [];
-  let attempted = 0;
-  let inProgress = 0;
-  let settled = 0;
-  let readyCount = 0;
-  let connectDone: () => void = () => undefined;
-  const connectFinished = new Promise<void>((resolve) => {
-    connectDone = resolve;
+  // A 200 head means the stream is subscribed (the gateway subscribes before it sends the head).
+  const pool = userStreams(args, {
+    create: (sink, index) => new UserStream(sink, index),
+    path: (s) => `/v3/sse?username=u${s.index}`,
+    onEvent,
+    errors,
   });
-  const settle = (): void => {
-    inProgress--;
-    settled++;
-    if (settled === N) {
-      connectDone();
-    } else {
-      startMore();
-    }
-  };
-  const markReady = (s: UserStream): void => {
-    if (s.ready || s.failed) {
-      return;
-    }
-    s.ready = true;
-    readyCount++;
-    if (s.readyTimer) {
-      clearTimeout(s.readyTimer);
-      s.readyTimer = null;
-    }
-    connectTimes.push(performance.now() - s.startedAt);
-    settle();
-  };
-  const markFailed = (s: UserStream, reason: string): void => {
-    if (s.ready || s.failed) {
-      return;
-    }
-    s.failed = true;
-    addError(`connect_${reason}`);
-    if (s.readyTimer) {
-      clearTimeout(s.readyTimer);
-      s.readyTimer = null;
-    }
-    s.socket?.destroy();
-    settle();
-  };
-  const onClosed = (s: UserStream): void => {
-    if (s.closed) {
-      return;
-    }
-    s.closed = true;
-    if (s.ready && !shuttingDown) {
-      disconnects++;
-    } else if (!s.ready) {
-      markFailed(s, 'closed_before_ready');
-    }
-  };
-  const sink: SseSink = {
-    onHead: (stream, status) => {
-      if (status === 200) {
-        markReady(stream as UserStream);
-      } else {
-        markFailed(stream as UserStream, `status_${status}`);
-      }
-    },
-    onEvent: (stream, data, hasId, now) => onEvent(stream as UserStream, data, hasId, now),
-    onEnd: (stream) => onClosed(stream as UserStream),
-  };
-
-  // One read buffer for every socket: each read is parsed synchronously (see loadgen.ts).
-  const readBuffer = Buffer.allocUnsafe(64 * 1024);
-  const openOne = (i: number): void => {
-    const s = new UserStream(sink, i);
-    streams.push(s);
-    s.startedAt = performance.now();
-    s.readyTimer = setTimeout(() => markFailed(s, 'timeout'), 30_000);
-    const socket = net.connect({
-      host: args.host,
-      port: args.port,
-      noDelay: true,
-      onread: {
-        buffer: readBuffer,
-        callback: (nread: number): boolean => {
-          s.feedHttp(readBuffer, nread, nowNs());
-          return true;
-        },
-      },
-    });
-    s.socket = socket;
-    socket.on('connect', () =>
-      socket.write(
-        `GET /v3/sse?username=u${i} HTTP/1.1\r\nHost: ${args.host}:${args.port}\r\n` +
-          `Accept: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n`,
-      ),
-    );
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!s.ready) {
-        markFailed(s, err.code ?? 'error');
-      }
-    });
-    socket.on('close', () => onClosed(s));
-  };
-  function startMore(): void {
-    while (attempted < N && inProgress < args.connectConcurrency) {
-      attempted++;
-      inProgress++;
-      openOne(attempted - 1);
-    }
-  }
-
+  const streams = pool.streams;
   log(`connecting ${N} streams to /v3/sse?username=uK (${args.connectConcurrency} in flight)…`);
-  const connectStart = performance.now();
-  startMore();
-  if (N === 0) {
-    connectDone();
-  }
-  await Promise.race([connectFinished, sleep(120_000)]);
-  const connectMs = performance.now() - connectStart;
-  connectTimes.sort((a, b) => a - b);
-  log(
-    `${readyCount}/${N} open in ${(connectMs / 1000).toFixed(2)} s` +
-      (settled - readyCount > 0 ? `, ${settled - readyCount} failed: ${JSON.stringify(errors)}` : ''),
-  );
+  const connectMs = await pool.open(120_000);
+  log(pool.openedLine(connectMs, false));
   const userOpen = new Uint8Array(N);
 
   // ------------------------------------------------------------------ Kafka clients
@@ -472,7 +202,7 @@ async function main(): Promise<void> {
   await producer.connect();
 
   const baselineHist = new LatencyHistogram();
-  const baselineSeen = new GrowU8();
+  const baselineSeen = growU8();
   baselineSeen.ensure(totalRecords);
   let baselineReceived = 0;
   let baselineDuplicates = 0;
@@ -483,11 +213,8 @@ async function main(): Promise<void> {
       })
     : null;
   if (baseline) {
-    let joined: () => void = () => undefined;
-    const hasJoined = new Promise<void>((resolve) => {
-      joined = resolve;
-    });
-    baseline.on(baseline.events.GROUP_JOIN, () => joined());
+    const joined = signal();
+    baseline.on(baseline.events.GROUP_JOIN, () => joined.fire());
     await baseline.connect();
     // The broker is fresh: from the beginning is exactly this run's records, none missed by a late join.
     await baseline.subscribe({ topic: args.topic, fromBeginning: true });
@@ -516,7 +243,7 @@ async function main(): Promise<void> {
         return Promise.resolve();
       },
     });
-    await Promise.race([hasJoined, sleep(30_000)]);
+    await Promise.race([joined.done, sleep(30_000)]);
     log('baseline kafkajs consumer joined its own group');
   }
 
@@ -537,11 +264,11 @@ async function main(): Promise<void> {
   let ackedCount = 0;
   let failedCount = 0;
   let ticksSkipped = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   let largestGroup = 0;
   let windowStartMs = 0;
   let lastSendMs = 0;
   let publishStartMs = 0;
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   const serverCpu = { start: 0, end: 0 };
   const brokerCpu = { start: 0, end: 0 };
   let machineStart: number | null = null;
@@ -554,10 +281,7 @@ async function main(): Promise<void> {
     machineStart = readMachineBusyMs();
     loopDelay.enable();
   };
-  let allSent: () => void = () => undefined;
-  const producedAll = new Promise<void>((resolve) => {
-    allSent = resolve;
-  });
+  const producedAll = signal();
 
   const tick = (): void => {
     if (sent >= totalRecords) {
@@ -586,7 +310,7 @@ async function main(): Promise<void> {
     }
     lastSendMs = now;
     if (sent >= totalRecords) {
-      allSent();
+      producedAll.fire();
     }
     largestGroup = Math.max(largestGroup, messages.length);
     sendsInFlight++;
@@ -604,7 +328,7 @@ async function main(): Promise<void> {
       },
       (err: unknown) => {
         sendsInFlight--;
-        addError(`produce_${err instanceof Error ? err.name : 'error'}`);
+        errors.add(`produce_${err instanceof Error ? err.name : 'error'}`);
         for (let seq = first; seq < due; seq++) {
           acked.a[seq] = 2;
           failedCount++;
@@ -633,7 +357,7 @@ async function main(): Promise<void> {
   publishStartMs = performance.now();
   const ticker = setInterval(tick, 1);
   tick();
-  await producedAll;
+  await producedAll.done;
   clearInterval(ticker);
   const cpuWindow = process.cpuUsage(cpuStart);
   loopDelay.disable();
@@ -662,7 +386,7 @@ async function main(): Promise<void> {
     return scan >= sent && (!baseline || baselineScan >= sent);
   };
   const graceDeadline = performance.now() + args.graceSeconds * 1000;
-  while (!allIn() && performance.now() < graceDeadline && disconnects < openAtPublish) {
+  while (!allIn() && performance.now() < graceDeadline && pool.disconnects < openAtPublish) {
     await sleep(25);
   }
   const graceMs = performance.now() - publishEndMs;
@@ -698,10 +422,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  shuttingDown = true;
-  for (const s of streams) {
-    s.socket?.destroy();
-  }
+  pool.close();
   // A consumer's disconnect waits for its pending fetch (up to maxWaitTimeInMs, 5 s): not worth waiting
   // for, the broker is stopped right after this run anyway.
   const disconnectStart = performance.now();
@@ -711,7 +432,6 @@ async function main(): Promise<void> {
   ]);
   const kafkaDisconnectMs = performance.now() - disconnectStart;
 
-  const perSecond = latencyPerSecond.map((v) => Float64Array.from(v).sort());
   const overBaseline: number[] = [];
   for (let seq = warmupRecords; seq < sent; seq++) {
     if (sseAt.a[seq] > 0 && baselineAt.a[seq] > 0) {
@@ -723,7 +443,6 @@ async function main(): Promise<void> {
     const v = percentileOf(over, p);
     return v === null ? null : round(v, 2);
   };
-  const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
   const pctOf = (ms: number): number => round((ms / windowWallMs) * 100, 1);
   const loadgenCpuMs = (cpuWindow.user + cpuWindow.system) / 1000;
   const serverCpuMs = serverCpu.end - serverCpu.start;
@@ -732,14 +451,7 @@ async function main(): Promise<void> {
   const result = {
     scenario: args.scenario,
     target: args.target,
-    users: N,
-    connections_open: readyCount,
-    connect_failed: N - readyCount,
-    connect_ms: {
-      total: Math.round(connectMs),
-      p50: round(percentileOf(connectTimes, 0.5) ?? 0, 1),
-      p99: round(percentileOf(connectTimes, 0.99) ?? 0, 1),
-    },
+    ...pool.userFigures(connectMs),
     rate: args.rate,
     seconds: args.seconds,
     warmup_s: args.warmupSeconds,
@@ -752,21 +464,11 @@ async function main(): Promise<void> {
     produce_largest_send: largestGroup,
     produce_ticks_skipped: ticksSkipped,
     produce_ack_ms: latencySummary(ackHist),
-    expected,
-    delivered,
-    lost,
-    lost_in_window: lostInWindow,
-    duplicates,
-    reordered,
-    misdelivered,
+    ...deliveryChecks([expected, delivered], [lost, lostInWindow], duplicates, reordered, misdelivered),
     corrupted,
     latency_ms: latencySummary(hist),
     // by the second of the measured window in which the record was produced
-    latency_ms_per_s: {
-      p50: perSecond.map((v) => (v.length === 0 ? null : round(percentileOf(v, 0.5) ?? 0, 2))),
-      p99: perSecond.map((v) => (v.length === 0 ? null : round(percentileOf(v, 0.99) ?? 0, 2))),
-      max: perSecond.map((v) => (v.length === 0 ? null : round(v[v.length - 1], 2))),
-    },
+    latency_ms_per_s: perSecondSummary(latencyPerSecond),
     kafka_baseline: baseline
       ? {
           what: 'produce -> plain kafkajs consumer (own group, kafkajs defaults) in the load generator',
@@ -789,38 +491,26 @@ async function main(): Promise<void> {
         }
       : null,
     server_records_skipped: skipped,
-    disconnects,
+    disconnects: pool.disconnects,
     missing_id: missingId,
     unknown_events: unknownEvents,
-    errors,
-    server_rss_mb_before: mb(memBefore?.rssKb),
-    server_rss_mb_idle: mb(memIdle?.rssKb),
-    server_rss_mb_after: mb(memAfter?.rssKb),
-    server_rss_mb_peak: mb(memAfter?.hwmKb),
+    errors: errors.counts,
+    ...serverMemory(memBefore, memIdle, memAfter),
     broker_rss_mb_after: mb(brokerMem?.rssKb),
     // CPU while producing the measured window, 100 = one core (this machine's cores are shared by all)
     server_cpu_pct: args.serverPid > 0 ? pctOf(serverCpuMs) : null,
     broker_cpu_pct: args.brokerPid > 0 ? pctOf(brokerCpuMs) : null,
-    loadgen_cpu_pct: pctOf(loadgenCpuMs),
-    other_cpu_pct:
-      machineStart !== null && machineEnd !== null
-        ? pctOf(Math.max(0, machineEnd - machineStart - serverCpuMs - brokerCpuMs - loadgenCpuMs))
-        : null,
-    loadgen_loop_delay_ms: {
-      p99: round(Math.max(0, loopDelay.percentile(99) / 1e6 - 1), 1),
-      max: round(Math.max(0, loopDelay.max / 1e6 - 1), 1),
-    },
+    ...loadgenFigures(
+      windowWallMs,
+      loadgenCpuMs,
+      [machineStart, machineEnd],
+      serverCpuMs + brokerCpuMs,
+      loopDelay,
+    ),
     produce_s: round(windowWallMs / 1000, 2),
     grace_s: round(graceMs / 1000, 2),
     kafka_disconnect_ms: Math.round(kafkaDisconnectMs),
     duration_s: round((performance.now() - startedAt) / 1000, 2),
   };
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+  return result;
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `[bench] kafka loadgen failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exit(1);
-});

@@ -1,8 +1,19 @@
-/** Small helpers shared by the bench processes: /proc readings and formatting. */
+/** Readings of /proc: a process's memory and CPU time, the whole machine's busy time. */
 import * as fs from 'node:fs';
+
+import { mb } from './stats';
 
 /** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ); 100 on every mainstream Linux build. */
 const CLK_TCK = 100;
+
+/** A /proc file's text, or null when it is gone (the process exited). */
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
 
 export interface ProcMem {
   rssKb: number;
@@ -11,10 +22,8 @@ export interface ProcMem {
 
 /** VmRSS and VmHWM (peak RSS) of a process in kB, or null if the process is gone. */
 export function readProcMem(pid: number): ProcMem | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
+  const text = readText(`/proc/${pid}/status`);
+  if (text === null) {
     return null;
   }
   const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
@@ -27,10 +36,8 @@ export function readProcMem(pid: number): ProcMem | null {
 
 /** user+system CPU time of a process in milliseconds, or null if the process is gone. */
 export function readProcCpuMs(pid: number): number | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
+  const text = readText(`/proc/${pid}/stat`);
+  if (text === null) {
     return null;
   }
   // Fields after the command name (which may itself contain spaces and parentheses).
@@ -43,17 +50,10 @@ export function readProcCpuMs(pid: number): number | null {
   return ((utime + stime) * 1000) / CLK_TCK;
 }
 
-export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
 /** Busy CPU time of the whole machine (all cores, from /proc/stat) in milliseconds, or null. */
 export function readMachineBusyMs(): number | null {
-  let text: string;
-  try {
-    text = fs.readFileSync('/proc/stat', 'utf8');
-  } catch {
+  const text = readText('/proc/stat');
+  if (text === null) {
     return null;
   }
   const line = text.slice(0, text.indexOf('\n')).split(/\s+/);
@@ -81,4 +81,18 @@ export function nodeVersionWarning(): string | undefined {
     : `warning: running on Node ${process.version}, not the service's Node 24: figures differ (a publish costs ` +
         'the gateway about twice the CPU on Node 20). Run it through npm (`npm run bench`, or ' +
         '`npm exec -- node dist-bench/bench/run.js`) to use the Node that `npm ci` installed.';
+}
+
+/** The server's RSS before the streams opened, once they idled, after the load, and its peak, in MB. */
+export function serverMemory(
+  before: ProcMem | null,
+  idle: ProcMem | null,
+  after: ProcMem | null,
+): Record<string, number | null> {
+  return {
+    server_rss_mb_before: mb(before?.rssKb),
+    server_rss_mb_idle: mb(idle?.rssKb),
+    server_rss_mb_after: mb(after?.rssKb),
+    server_rss_mb_peak: mb(after?.hwmKb),
+  };
 }

@@ -2,7 +2,7 @@
  * Latency histogram shared by the load generators: 10 µs buckets up to 100 ms, then 1 ms buckets up to
  * 10 min, exact max. Values are recorded in nanoseconds and read back in milliseconds.
  */
-import { round } from './proc';
+import { round } from './stats';
 
 export class LatencyHistogram {
   private readonly fine = new Uint32Array(10_000); // [0, 100 ms) in 10 µs steps

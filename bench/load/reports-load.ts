@@ -1,14 +1,12 @@
 /**
- * Reports load generator (scenario reports-transitions): status transitions of reports through
- * PUT /v4/report, and the latency from each PUT to its `report_status_update` event on the owner's
- * /v4/sse stream, which the gateway publishes after commit through its transactional outbox. Run by
- * run.ts against a gateway that already answers /health/ready on a fresh store (PostgreSQL or PGlite);
- * prints exactly one JSON result line on stdout, progress on stderr.
+ * reports-transitions' load: status transitions of reports through PUT /v4/report, and the latency from
+ * each PUT to its `report_status_update` event on the owner's /v4/sse stream, which the gateway publishes
+ * after commit through its transactional outbox. Runs in the load generator's process (loadgen.ts)
+ * against a gateway that already answers /health/ready on a fresh store (PostgreSQL or PGlite), and
+ * resolves to the one JSON result line.
  *
- *   node dist-bench/bench/reports-loadgen.js '{"port":3000,"serverPid":1234,"store":"pglite"}'
- *
- * Set-up: `users` random user UUIDs, each with one GET /v4/sse?user_id=<uuid> over plain TCP, decoded by
- * sse-stream.ts (as the other load generators do), then one report per user (POST /v4/new/report); a
+ * Set-up: `users` random user UUIDs, each with one GET /v4/sse?user_id=<uuid> over plain TCP
+ * (lib/stream-pool.ts), then one report per user (POST /v4/new/report); a
  * user is ready once its stream has carried the report's creation event (`pending`), which also proves
  * the stream is subscribed.
  *
@@ -36,38 +34,26 @@
  * 20 ms: what the gateway's backends were doing (on CPU, waiting on WAL flush, on a lock, idle).
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 import { Client } from 'pg';
 
-import { LatencyHistogram } from './latency-histogram';
-import { readMachineBusyMs, readProcCpuMs, readProcMem, round } from './proc';
-import { SseStream, type SseSink } from './sse-stream';
+import { noDelayAgent, request } from '../lib/http';
+import { LatencyHistogram } from '../lib/latency-histogram';
+import { logStep as log, Tally } from '../lib/log';
+import { readMachineBusyMs, readProcCpuMs, readProcMem, serverMemory } from '../lib/proc';
+import { deliveryChecks, latencySummary, loadgenFigures, perSecondSummary, round } from '../lib/stats';
+import type { PacedLoadArgs } from '../lib/load-args';
+import { PooledStream, userStreams } from '../lib/stream-pool';
+import { nowNs, signal, sleep } from '../lib/time';
 
 export type ReportsStore = 'postgres' | 'pglite';
 
-export interface ReportsLoadgenArgs {
-  scenario: 'reports-transitions';
-  target: string;
+/** users: one stream and one report each; rate: target PUTs per second over all reports. */
+export interface ReportsLoadArgs extends PacedLoadArgs {
   store: ReportsStore;
-  host: string;
-  port: number;
-  serverPid: number;
   /** postgres: the bench database (for its backends' CPU and wait events); '' otherwise. */
   databaseUrl: string;
-  /** Users, each with one stream and one report. */
-  users: number;
-  /** Target PUTs per second, over all reports. */
-  rate: number;
-  /** Length of the measured window. */
-  seconds: number;
-  /** Driving before the measured window (checked, not in the latency figures). */
-  warmupSeconds: number;
-  /** How long to wait after the last PUT for the last events. */
-  graceSeconds: number;
-  connectConcurrency: number;
   /** PUTs in flight at most (also the agent's sockets). */
   inFlight: number;
 }
@@ -82,20 +68,6 @@ const NEXT: Record<CycleStatus, CycleStatus> = {
 const CREATE_IN_FLIGHT = 16;
 const PG_SAMPLE_MS = 20;
 
-const T0 = process.hrtime.bigint();
-/** Nanoseconds since this process started (monotonic). */
-function nowNs(): number {
-  return Number(process.hrtime.bigint() - T0);
-}
-
-function log(msg: string): void {
-  process.stderr.write(`[bench]   ${msg}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** One PUT: what it asked for, when it was written, how it was answered. */
 interface Transition {
   status: CycleStatus;
@@ -108,15 +80,9 @@ interface Transition {
 }
 
 /** One user: its stream (parser state), its report, and the transitions waiting for their event. */
-class UserReport extends SseStream {
+class UserReport extends PooledStream {
   readonly userId = randomUUID();
   reportId = '';
-  ready = false;
-  failed = false;
-  closed = false;
-  startedAt = 0;
-  socket: net.Socket | null = null;
-  readyTimer: NodeJS.Timeout | null = null;
   /** Report id of the creation event, if it came before the POST's answer. */
   createdEventId: string | null = null;
   createEventSeen = false;
@@ -124,96 +90,6 @@ class UserReport extends SseStream {
   status: CycleStatus = 'pending';
   waiting: Transition[] = [];
   lastMatched: CycleStatus | null = null;
-
-  constructor(
-    sink: SseSink,
-    readonly index: number,
-  ) {
-    super(sink);
-  }
-}
-
-function parseArgs(argv: string[]): ReportsLoadgenArgs {
-  const env = process.env;
-  const defaults: ReportsLoadgenArgs = {
-    scenario: 'reports-transitions',
-    target: env.BENCH_TARGET ?? 'gateway',
-    store: env.DATABASE_URL ? 'postgres' : 'pglite',
-    host: '127.0.0.1',
-    port: 3000,
-    serverPid: 0,
-    databaseUrl: env.DATABASE_URL ?? '',
-    users: Number(env.BENCH_REPORTS_USERS ?? 200),
-    rate: Number(env.BENCH_REPORTS_RATE ?? 2000),
-    seconds: Number(env.BENCH_REPORTS_SECONDS ?? 20),
-    warmupSeconds: Number(env.BENCH_REPORTS_WARMUP_SECONDS ?? 5),
-    graceSeconds: 5,
-    connectConcurrency: Number(env.BENCH_CONNECT_CONCURRENCY ?? 256),
-    inFlight: Number(env.BENCH_REPORTS_IN_FLIGHT ?? 64),
-  };
-  return argv[0]?.startsWith('{')
-    ? { ...defaults, ...(JSON.parse(argv[0]) as Partial<ReportsLoadgenArgs>) }
-    : defaults;
-}
-
-function percentileOf(sorted: ArrayLike<number>, p: number): number | null {
-  if (sorted.length === 0) {
-    return null;
-  }
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
-
-function latencySummary(h: LatencyHistogram): Record<string, number | null> {
-  return {
-    p50: h.pct(0.5),
-    p90: h.pct(0.9),
-    p99: h.pct(0.99),
-    p999: h.pct(0.999),
-    max: h.count === 0 ? null : round(h.maxNs / 1e6, 2),
-  };
-}
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One HTTP request through `agent`; resolves with the status and body, rejects on a socket error. */
-function request(
-  agent: http.Agent,
-  args: ReportsLoadgenArgs,
-  method: string,
-  path: string,
-  body: string | null,
-  onWritten?: () => void,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: args.host,
-        port: args.port,
-        method,
-        path,
-        agent,
-        headers:
-          body === null
-            ? {}
-            : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (s: string) => {
-          text += s;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    onWritten?.();
-    req.end(body ?? undefined);
-  });
 }
 
 /** PIDs of the PostgreSQL processes that matter here: the bench database's backends, the background ones. */
@@ -262,18 +138,13 @@ function cpuDelta(before: Map<number, number>, after: Map<number, number>): numb
   return total;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+export async function runReportsLoad(args: ReportsLoadArgs): Promise<Record<string, unknown>> {
   const N = args.users;
   const startedAt = performance.now();
-  const errors: Record<string, number> = {};
-  const addError = (key: string): void => {
-    errors[key] = (errors[key] ?? 0) + 1;
-  };
+  const errors = new Tally();
   const memBefore = readProcMem(args.serverPid);
 
   // ------------------------------------------------------------------ receive side
-  const users: UserReport[] = [];
   const hist = new LatencyHistogram();
   const putHist = new LatencyHistogram();
   const secondsInWindow = Math.max(1, Math.ceil(args.seconds));
@@ -288,13 +159,8 @@ async function main(): Promise<void> {
   let failedAnnounced = 0;
   let eventBeforeAnswer = 0;
   let missingId = 0;
-  let disconnects = 0;
-  let shuttingDown = false;
-  let createReady: () => void = () => undefined;
+  const allCreateEvents = signal();
   let createEventsSeen = 0;
-  const allCreateEvents = new Promise<void>((resolve) => {
-    createReady = resolve;
-  });
   let createEventsExpected = Infinity;
 
   const onCreateEvent = (u: UserReport, reportId: string, status: string): void => {
@@ -311,7 +177,7 @@ async function main(): Promise<void> {
     u.createEventSeen = true;
     createEventsSeen++;
     if (createEventsSeen >= createEventsExpected) {
-      createReady();
+      allCreateEvents.fire();
     }
   };
 
@@ -371,136 +237,20 @@ async function main(): Promise<void> {
   };
 
   // ------------------------------------------------------------------ connect phase
-  const connectTimes: number[] = [];
-  let attempted = 0;
-  let inProgress = 0;
-  let settled = 0;
-  let readyCount = 0;
-  let connectDone: () => void = () => undefined;
-  const connectFinished = new Promise<void>((resolve) => {
-    connectDone = resolve;
+  const pool = userStreams(args, {
+    create: (sink, index) => new UserReport(sink, index),
+    path: (u) => `/v4/sse?user_id=${u.userId}`,
+    onEvent,
+    errors,
   });
-  const settle = (): void => {
-    inProgress--;
-    settled++;
-    if (settled === N) {
-      connectDone();
-    } else {
-      startMore();
-    }
-  };
-  const markReady = (u: UserReport): void => {
-    if (u.ready || u.failed) {
-      return;
-    }
-    u.ready = true;
-    readyCount++;
-    if (u.readyTimer) {
-      clearTimeout(u.readyTimer);
-      u.readyTimer = null;
-    }
-    connectTimes.push(performance.now() - u.startedAt);
-    settle();
-  };
-  const markFailed = (u: UserReport, reason: string): void => {
-    if (u.ready || u.failed) {
-      return;
-    }
-    u.failed = true;
-    addError(`connect_${reason}`);
-    if (u.readyTimer) {
-      clearTimeout(u.readyTimer);
-      u.readyTimer = null;
-    }
-    u.socket?.destroy();
-    settle();
-  };
-  const onClosed = (u: UserReport): void => {
-    if (u.closed) {
-      return;
-    }
-    u.closed = true;
-    if (u.ready && !shuttingDown) {
-      disconnects++;
-    } else if (!u.ready) {
-      markFailed(u, 'closed_before_ready');
-    }
-  };
-  const sink: SseSink = {
-    onHead: (stream, status) => {
-      if (status === 200) {
-        markReady(stream as UserReport);
-      } else {
-        markFailed(stream as UserReport, `status_${status}`);
-      }
-    },
-    onEvent: (stream, data, hasId, now) => onEvent(stream as UserReport, data, hasId, now),
-    onEnd: (stream) => onClosed(stream as UserReport),
-  };
-
-  // One read buffer for every socket: each read is parsed synchronously (see loadgen.ts).
-  const readBuffer = Buffer.allocUnsafe(64 * 1024);
-  const openOne = (i: number): void => {
-    const u = new UserReport(sink, i);
-    users.push(u);
-    u.startedAt = performance.now();
-    u.readyTimer = setTimeout(() => markFailed(u, 'timeout'), 30_000);
-    const socket = net.connect({
-      host: args.host,
-      port: args.port,
-      noDelay: true,
-      onread: {
-        buffer: readBuffer,
-        callback: (nread: number): boolean => {
-          u.feedHttp(readBuffer, nread, nowNs());
-          return true;
-        },
-      },
-    });
-    u.socket = socket;
-    socket.on('connect', () =>
-      socket.write(
-        `GET /v4/sse?user_id=${u.userId} HTTP/1.1\r\nHost: ${args.host}:${args.port}\r\n` +
-          `Accept: text/event-stream\r\nCache-Control: no-cache\r\nConnection: keep-alive\r\n\r\n`,
-      ),
-    );
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!u.ready) {
-        markFailed(u, err.code ?? 'error');
-      }
-    });
-    socket.on('close', () => onClosed(u));
-  };
-  function startMore(): void {
-    while (attempted < N && inProgress < args.connectConcurrency) {
-      attempted++;
-      inProgress++;
-      openOne(attempted - 1);
-    }
-  }
-
+  const users = pool.streams;
   log(`connecting ${N} streams to /v4/sse?user_id=<uuid> (${args.connectConcurrency} in flight)…`);
-  const connectStart = performance.now();
-  startMore();
-  if (N === 0) {
-    connectDone();
-  }
-  await Promise.race([connectFinished, sleep(120_000)]);
-  const connectMs = performance.now() - connectStart;
-  connectTimes.sort((a, b) => a - b);
-  log(
-    `${readyCount}/${N} open in ${(connectMs / 1000).toFixed(2)} s` +
-      (settled - readyCount > 0 ? `, ${settled - readyCount} failed: ${JSON.stringify(errors)}` : ''),
-  );
+  const connectMs = await pool.open(120_000);
+  const readyCount = pool.readyCount;
+  log(pool.openedLine(connectMs, false));
 
   // ------------------------------------------------------------------ one report per user
-  // The agent hands its options to net.createConnection, which takes noDelay (not listed on AgentOptions).
-  const agentOptions: http.AgentOptions & net.SocketConstructorOpts = {
-    keepAlive: true,
-    maxSockets: args.inFlight,
-    noDelay: true,
-  };
-  const agent = new http.Agent(agentOptions);
+  const agent = noDelayAgent(args.inFlight);
   const open = users.filter((u) => u.ready && !u.closed);
   let created = 0;
   const createStart = performance.now();
@@ -511,7 +261,7 @@ async function main(): Promise<void> {
       try {
         const answer = await request(agent, args, 'POST', `/v4/new/report?user_id=${u.userId}`, null);
         if (answer.status !== 201) {
-          addError(`create_status_${answer.status}`);
+          errors.add(`create_status_${answer.status}`);
           continue;
         }
         u.reportId = (JSON.parse(answer.body) as { reportId: string }).reportId;
@@ -520,16 +270,16 @@ async function main(): Promise<void> {
         }
         created++;
       } catch (err) {
-        addError(`create_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        errors.add(`create_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       }
     }
   };
   await Promise.all(Array.from({ length: CREATE_IN_FLIGHT }, () => createOne()));
   createEventsExpected = created;
   if (createEventsSeen >= created) {
-    createReady();
+    allCreateEvents.fire();
   }
-  await Promise.race([allCreateEvents, sleep(10_000)]);
+  await Promise.race([allCreateEvents.done, sleep(10_000)]);
   const driven = open.filter((u) => u.reportId !== '' && u.createEventSeen && !u.closed);
   log(
     `${created} reports created in ${((performance.now() - createStart) / 1000).toFixed(2)} s; ` +
@@ -537,15 +287,14 @@ async function main(): Promise<void> {
   );
 
   if (driven.length === 0) {
-    const error = `no report to drive (streams open ${readyCount}/${N}, created ${created}): ${JSON.stringify(errors)}`;
-    process.stdout.write(JSON.stringify({ error }) + '\n', () => process.exit(1));
-    return;
+    const error = `no report to drive (streams open ${readyCount}/${N}, created ${created}): ${JSON.stringify(errors.counts)}`;
+    return { error };
   }
 
   // PostgreSQL: the gateway's backends and the server's own processes, for CPU and wait events.
   const pg = args.store === 'postgres' && args.databaseUrl !== '' ? new Client(args.databaseUrl) : null;
   if (pg) {
-    pg.on('error', (err) => addError(`pg_${err.message}`));
+    pg.on('error', (err) => errors.add(`pg_${err.message}`));
     await pg.connect();
   }
 
@@ -573,10 +322,10 @@ async function main(): Promise<void> {
   let sent = 0;
   let sentInWindow = 0;
   let inFlight = 0;
+  const non2xx = new Tally(); // failed PUTs by status
   let ok = 0;
   let okInWindow = 0;
   let failed = 0;
-  const non2xx: Record<string, number> = {};
   let blockedInFlight = 0;
   let blockedNoIdle = 0;
   let publishStartMs = 0;
@@ -649,7 +398,7 @@ async function main(): Promise<void> {
         } else {
           t.answer = 2;
           failed++;
-          non2xx[String(answer.status)] = (non2xx[String(answer.status)] ?? 0) + 1;
+          non2xx.add(String(answer.status));
           if (failed <= 5) {
             log(`PUT answered ${answer.status}: ${answer.body.slice(0, 200)}`);
           }
@@ -660,7 +409,7 @@ async function main(): Promise<void> {
         inFlight--;
         t.answer = 2;
         failed++;
-        addError(`put_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+        errors.add(`put_${(err as NodeJS.ErrnoException).code ?? 'error'}`);
         pump();
       },
     );
@@ -731,7 +480,7 @@ async function main(): Promise<void> {
       },
       (err: unknown) => {
         pgSampling = false;
-        addError(`pg_sample_${err instanceof Error ? err.message : 'error'}`);
+        errors.add(`pg_sample_${err instanceof Error ? err.message : 'error'}`);
       },
     );
   };
@@ -799,15 +548,10 @@ async function main(): Promise<void> {
       }
     }
   }
-  shuttingDown = true;
-  for (const u of users) {
-    u.socket?.destroy();
-  }
+  pool.close();
   agent.destroy();
   await pg?.end().catch(() => undefined);
 
-  const perSecond = latencyPerSecond.map((v) => Float64Array.from(v).sort());
-  const mb = (kb: number | undefined): number | null => (kb === undefined ? null : round(kb / 1024, 1));
   const pctOf = (ms: number): number => round((ms / windowWallMs) * 100, 1);
   const loadgenCpuMs = (cpuWindow.user + cpuWindow.system) / 1000;
   const serverCpuMs = serverCpuEnd - serverCpuStart;
@@ -820,14 +564,7 @@ async function main(): Promise<void> {
     scenario: args.scenario,
     target: args.target,
     store: args.store,
-    users: N,
-    connections_open: readyCount,
-    connect_failed: N - readyCount,
-    connect_ms: {
-      total: Math.round(connectMs),
-      p50: round(percentileOf(connectTimes, 0.5) ?? 0, 1),
-      p99: round(percentileOf(connectTimes, 0.99) ?? 0, 1),
-    },
+    ...pool.userFigures(connectMs),
     reports_created: created,
     create_events: createEventsSeen,
     reports_driven: driven.length,
@@ -853,31 +590,18 @@ async function main(): Promise<void> {
     put_latency_ms: latencySummary(putHist),
     latency_ms: latency,
     // by the second of the measured window in which the PUT was sent
-    latency_ms_per_s: {
-      p50: perSecond.map((v) => (v.length === 0 ? null : round(percentileOf(v, 0.5) ?? 0, 2))),
-      p99: perSecond.map((v) => (v.length === 0 ? null : round(percentileOf(v, 0.99) ?? 0, 2))),
-      max: perSecond.map((v) => (v.length === 0 ? null : round(v[v.length - 1], 2))),
-    },
+    latency_ms_per_s: perSecondSummary(latencyPerSecond),
     event_before_answer: eventBeforeAnswer,
-    expected: ok,
-    delivered,
-    lost,
-    lost_in_window: lostInWindow,
-    duplicates,
-    reordered,
-    misdelivered,
+    ...deliveryChecks([ok, delivered], [lost, lostInWindow], duplicates, reordered, misdelivered),
     unexpected,
-    non_2xx: non2xx,
+    non_2xx: non2xx.counts,
     put_failed: failed,
     failed_put_announced: failedAnnounced,
     puts_in_flight_at_end: putsInFlightAtEnd,
-    disconnects,
+    disconnects: pool.disconnects,
     missing_id: missingId,
-    errors,
-    server_rss_mb_before: mb(memBefore?.rssKb),
-    server_rss_mb_idle: mb(memIdle?.rssKb),
-    server_rss_mb_after: mb(memAfter?.rssKb),
-    server_rss_mb_peak: mb(memAfter?.hwmKb),
+    errors: errors.counts,
+    ...serverMemory(memBefore, memIdle, memAfter),
     // CPU while driving the measured window, 100 = one core (this machine's cores are shared by all)
     server_cpu_pct: args.serverPid > 0 ? pctOf(serverCpuMs) : null,
     pg_backends: pg ? pgPidsWindow.backends.length : null,
@@ -908,26 +632,17 @@ async function main(): Promise<void> {
     // CPU per 2xx transition (ms), less sensitive than the rate to what else runs on the machine
     server_cpu_ms_per_transition: round(serverCpuMs / Math.max(1, okInWindow), 3),
     pg_cpu_ms_per_transition: pg ? round(pgBackendsMs / Math.max(1, okInWindow), 3) : null,
-    loadgen_cpu_pct: pctOf(loadgenCpuMs),
-    other_cpu_pct:
-      machineStart !== null && machineEnd !== null
-        ? pctOf(Math.max(0, machineEnd - machineStart - serverCpuMs - pgBackendsMs - loadgenCpuMs))
-        : null,
-    loadgen_loop_delay_ms: {
-      p99: round(Math.max(0, loopDelay.percentile(99) / 1e6 - 1), 1),
-      max: round(Math.max(0, loopDelay.max / 1e6 - 1), 1),
-    },
+    ...loadgenFigures(
+      windowWallMs,
+      loadgenCpuMs,
+      [machineStart, machineEnd],
+      serverCpuMs + pgBackendsMs,
+      loopDelay,
+    ),
     window_s: round(windowWallMs / 1000, 2),
     window_started_at: windowStartedAt,
     grace_s: round(graceMs / 1000, 2),
     duration_s: round((performance.now() - startedAt) / 1000, 2),
   };
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+  return result;
 }
-
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `[bench] reports loadgen failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exit(1);
-});

@@ -21,6 +21,6 @@ export class V2StreamKind implements StreamKind {
   }
 
   open(username: string, lastEventId?: string): Observable<SseItem> {
-    return this.events.stream(username, lastEventId);
+    return this.events.messages.open({ key: username, lastEventId });
   }
 }

@@ -7,11 +7,19 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { Request } from 'express';
 import { accessRefusal } from '../auth/access-check';
 import { AuthenticatedRequest } from '../auth/access.guard';
 import { NumericSetting, StreamUser } from '../sse/sse.constants';
-import { STREAM_KIND, StreamKind } from './stream-kind';
+import { ParsedParameter, STREAM_KIND, StreamKind } from './stream-kind';
+
+/*
+ * The streams a GET /sse request names: every kind the features provide (StreamCatalog), the
+ * names read and checked against them and against the token (StreamsGuard), and what the SSE layer
+ * needs of them (userStreamsOf, maxDurationSettingsOf).
+ */
 
 /** The most streams one connection may carry: their composite ids stay well within a header. */
 export const MAX_STREAMS = 20;
@@ -190,4 +198,31 @@ export function maxDurationSettingsOf(request: Request): NumericSetting[] {
   return requestedStreams(request).flatMap(({ kind }) =>
     kind.maxDurationSetting === undefined ? [] : [kind.maxDurationSetting],
   );
+}
+
+/**
+ * Checks a stream name's parameter with the single route's own query or path DTO, so both accept
+ * the same values (and transform them alike): `property` is the field the parameter stands for.
+ */
+export function parameterByDto<T extends object>(
+  dto: ClassConstructor<T>,
+  property: keyof T & string,
+  parameter: string | undefined,
+): ParsedParameter {
+  if (parameter === undefined) {
+    return { error: `it needs a ${property} after the colon` };
+  }
+  const instance = plainToInstance(dto, { [property]: parameter });
+  const errors = validateSync(instance, { skipMissingProperties: false }).filter(
+    (error) => error.property === property,
+  );
+  if (errors.length > 0) {
+    return { error: Object.values(errors[0].constraints ?? {}).join(', ') || `invalid ${property}` };
+  }
+  return { parameter: String((instance as Record<string, unknown>)[property]) };
+}
+
+/** For kinds without a parameter (`broadcast`). */
+export function noParameter(parameter: string | undefined): ParsedParameter {
+  return parameter === undefined ? { parameter: '' } : { error: 'it takes no parameter' };
 }

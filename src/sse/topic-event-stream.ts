@@ -15,6 +15,12 @@ import {
 import { SseEvent } from './sse-event';
 import { SseItem, SseReplay } from './sse-replay';
 
+/*
+ * Resuming after Last-Event-ID, from the route to the bus: the id as every stream route reads it
+ * (LastEventId), and the streams of a topic, resumed after it (TopicEventStream).
+ */
+
+/** Longest Last-Event-ID a single stream's route takes. */
 export const MAX_EVENT_ID_LENGTH = 256;
 
 /**

@@ -1,7 +1,6 @@
 import { request } from 'node:http';
 import { MESSAGE_BUS } from '../src/bus/bus.constants';
 import { InMemoryMessageBus } from '../src/bus/in-memory-message-bus';
-import { MeteredMessageBus } from '../src/bus/metered-message-bus';
 import { KeepAliveScheduler } from '../src/sse/keep-alive.scheduler';
 import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
 import { post, RunningApp, startApp, waitUntil } from './support/app';
@@ -127,7 +126,7 @@ describe('resources on disconnect', () => {
 
   it('leaves no subscriptions, users or timers behind after 1,000 connect/disconnect cycles', async () => {
     const registry = running.app.get(SseConnectionRegistry);
-    const bus = running.app.get<MeteredMessageBus>(MESSAGE_BUS).inner as InMemoryMessageBus;
+    const bus = running.app.get<InMemoryMessageBus>(MESSAGE_BUS);
     const keepAlive = running.app.get(KeepAliveScheduler);
     const timersBefore = timers();
     // Features' own subscriptions (the temperature registry) are there before and after.

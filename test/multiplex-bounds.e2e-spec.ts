@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CompositeEventId } from '../src/multiplex/composite-event-id';
+import { CompositeEventId } from '../src/multiplex/multiplexer';
 import { SseConnectionRegistry } from '../src/sse/sse-connection.registry';
 import { post, ready, RunningApp, startApp, waitUntil } from './support/app';
 import { sharedBrokers } from './support/kafka';

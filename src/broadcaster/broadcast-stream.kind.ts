@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/stream-kind';
-import { noParameter } from '../multiplex/stream-parameter';
+import { noParameter } from '../multiplex/stream-catalog';
 import { SseItem } from '../sse/sse-replay';
 import { BROADCAST_STREAM_ACCESS } from './broadcaster.constants';
 import { BroadcasterService } from './broadcaster.service';

@@ -5,12 +5,11 @@ import { MetricsRegistry } from '../metrics/metrics.registry';
 import { MESSAGE_BUS } from './bus.constants';
 import { InMemoryMessageBus } from './in-memory-message-bus';
 import { MessageBus } from './message-bus.interface';
-import { MeteredMessageBus } from './metered-message-bus';
 import { BusClient } from './transport/bus-client';
 import { BusTransportStrategy } from './transport/bus-transport.strategy';
 
 /**
- * Provides the MessageBus (Kafka when KAFKA_BROKERS is set, else the in-memory bus; metered), and
+ * Provides the MessageBus (Kafka when KAFKA_BROKERS is set, else the in-memory bus; both metered, see MeteredMessageBus), and
  * Nest's two microservice sides over it: the transport that feeds `@EventPattern` handlers
  * (connected in app.factory.ts) and the client that produces.
  */
@@ -21,7 +20,7 @@ import { BusTransportStrategy } from './transport/bus-transport.strategy';
       provide: MESSAGE_BUS,
       inject: [APP_CONFIG, MetricsRegistry],
       useFactory: (config: AppConfig, registry: MetricsRegistry): MessageBus => {
-        const bus = config.KAFKA_BROKERS
+        return config.KAFKA_BROKERS
           ? new KafkaMessageBus(
               {
                 brokers: config.KAFKA_BROKERS.split(','),
@@ -34,8 +33,7 @@ import { BusTransportStrategy } from './transport/bus-transport.strategy';
               },
               registry,
             )
-          : new InMemoryMessageBus(config.BUS_HISTORY_SIZE, config.BUS_HISTORY_BYTES);
-        return new MeteredMessageBus(bus, registry);
+          : new InMemoryMessageBus(config.BUS_HISTORY_SIZE, config.BUS_HISTORY_BYTES, registry);
       },
     },
     {

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { concatMap, Observable, Subscription } from 'rxjs';
 import { LocalFanout } from './local-fanout';
 import { UndeclaredTopicError } from './bus.errors';
@@ -6,14 +7,13 @@ import {
   BusDelivery,
   BusHealth,
   BusRecord,
-  MessageBus,
   NEWEST,
   OLDEST,
   OutgoingRecord,
   SubscribeOptions,
   TopicOptions,
 } from './message-bus.interface';
-import { projectThenLive, replayThenLive } from './replay';
+import { MeteredMessageBus } from './metered-message-bus';
 import { TopicLog } from './topic-log';
 
 /**
@@ -22,8 +22,7 @@ import { TopicLog } from './topic-log';
  * come only from this process's own features, so topic options (parsing records of other
  * producers, reading a commit log from its start) have nothing to do here.
  */
-@Injectable()
-export class InMemoryMessageBus implements MessageBus {
+export class InMemoryMessageBus extends MeteredMessageBus {
   private readonly logs = new Map<string, TopicLog>();
   private readonly fanout = new LocalFanout();
   /** Distinguishes positions of this run from those a client kept from an earlier one. */
@@ -35,15 +34,22 @@ export class InMemoryMessageBus implements MessageBus {
   constructor(
     private readonly historySize: number,
     private readonly historyMaxSize: number,
-  ) {}
+    registry = new Registry(),
+  ) {
+    super(registry);
+  }
 
-  declareTopic(topic: string, _options?: TopicOptions): void {
+  protected declare(topic: string, _options?: TopicOptions): void {
     this.log(topic, true);
   }
 
   /** One process, so every command is handled here, one at a time per topic, as it is published. */
-  handleCommands(topic: string, _group: string, handler: (record: BusRecord) => Promise<void>): void {
-    this.declareTopic(topic);
+  protected registerCommands(
+    topic: string,
+    _group: string,
+    handler: (record: BusRecord) => Promise<void>,
+  ): void {
+    this.declare(topic);
     this.commandHandlers.push({ topic, handler });
   }
 
@@ -67,14 +73,14 @@ export class InMemoryMessageBus implements MessageBus {
     return Promise.resolve();
   }
 
-  publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+  protected send(topic: string, key: string | null, value: string): Promise<BusRecord> {
     const record = this.log(topic).append(key, value);
     this.fanout.dispatch(record);
     return Promise.resolve(record);
   }
 
   /** One synchronous step: every topic is looked up before the first record is appended. */
-  publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
+  protected sendAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
     const logs = records.map(({ topic }) => this.log(topic));
     const stored = records.map(({ key, value }, index) => logs[index].append(key, value));
     for (const record of stored) {
@@ -88,9 +94,16 @@ export class InMemoryMessageBus implements MessageBus {
     const log = this.log(topic);
     const live = this.fanout.live(topic, key);
     if (projection) {
-      return new Observable<BusDelivery>((subscriber) =>
-        projectThenLive(subscriber, log.readAfter(log.beforeOldest(), key), live),
-      );
+      // State derived from the log needs every record, one by one, then the live ones.
+      return new Observable<BusDelivery>((subscriber) => {
+        for (const record of log.readAfter(log.beforeOldest(), key).records) {
+          if (subscriber.closed) {
+            return undefined;
+          }
+          subscriber.next(record);
+        }
+        return live.subscribe(subscriber);
+      });
     }
     if (options.after === undefined) {
       return live;
@@ -99,7 +112,14 @@ export class InMemoryMessageBus implements MessageBus {
     return new Observable<BusDelivery>((subscriber) => {
       // Resolved at subscription, in the same step as the live subscription.
       const after = requested === OLDEST ? log.beforeOldest() : requested === NEWEST ? log.head() : requested;
-      return replayThenLive(subscriber, after, log.readAfter(after, key), live);
+      // The gap notice, the replay and the live subscription in one synchronous step: no record
+      // published in between is missed or delivered twice.
+      const replay = log.readAfter(after, key);
+      if (!replay.complete) {
+        subscriber.next({ gap: true, requested: after, resumeAfter: replay.resumeAfter });
+      }
+      subscriber.next({ replay: true, position: replay.resumeAfter, records: replay.records });
+      return subscriber.closed ? undefined : live.subscribe(subscriber);
     });
   }
 

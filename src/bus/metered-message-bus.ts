@@ -16,19 +16,18 @@ import { TopicClaims } from './topic-claims';
 const BATCH_TOPIC_LABEL = '(batch)';
 
 /**
- * Wraps whichever MessageBus runs, to time every publish (`bus_publish_duration_seconds`), and
- * ties it to the application's lifecycle: it starts once every feature has declared its topics,
- * and closes after the SSE layer has ended the streams. Before it starts, it checks that no topic
- * opened to clients is one of the service's own (TopicClaims): start-up stops if one is.
+ * What every MessageBus implementation shares, as a base class rather than a wrapper so that a
+ * subscription goes straight to the implementation: every publish is timed
+ * (`bus_publish_duration_seconds`), and the bus is tied to the application's lifecycle: it starts
+ * once every feature has declared its topics, and closes after the SSE layer has ended the
+ * streams. Before it starts, it checks that no topic opened to clients is one of the service's own
+ * (TopicClaims): start-up stops if one is.
  */
-export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, OnApplicationShutdown {
+export abstract class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly publishDuration: Histogram<'topic' | 'outcome'>;
   private readonly claims = new TopicClaims();
 
-  constructor(
-    readonly inner: MessageBus,
-    registry: Registry,
-  ) {
+  protected constructor(registry: Registry) {
     this.publishDuration = new Histogram({
       name: 'bus_publish_duration_seconds',
       help: 'Time from a publish to its acknowledgement by the bus, by topic and outcome',
@@ -50,56 +49,61 @@ export class MeteredMessageBus implements MessageBus, OnApplicationBootstrap, On
 
   declareTopic(topic: string, options?: TopicOptions): void {
     this.claims.declared(topic, options);
-    this.inner.declareTopic(topic, options);
+    this.declare(topic, options);
   }
 
   handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void {
     this.claims.commands(topic);
-    this.inner.handleCommands(topic, group, handler);
+    this.registerCommands(topic, group, handler);
   }
 
-  start(): void {
-    this.inner.start?.();
-  }
-
-  async close(): Promise<void> {
-    await this.inner.close?.();
-  }
-
-  async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
-    const stop = this.publishDuration.startTimer({ topic });
-    try {
-      const record = await this.inner.publish(topic, key, value);
-      stop({ outcome: 'ok' });
-      return record;
-    } catch (error) {
-      stop({ outcome: 'error' });
-      throw error;
-    }
+  publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+    return this.timed(topic, () => this.send(topic, key, value));
   }
 
   /** Timed as one publish, under the topic `(batch)`: its records may go to several topics. */
-  async publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
-    const stop = this.publishDuration.startTimer({ topic: BATCH_TOPIC_LABEL });
+  publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
+    return this.timed(BATCH_TOPIC_LABEL, () => this.sendAll(records));
+  }
+
+  abstract subscribe(topic: string, options?: SubscribeOptions): Observable<BusDelivery>;
+  abstract head(topic: string): string;
+  abstract health(): BusHealth;
+  abstract start(): void;
+  abstract close(): Promise<void>;
+
+  /** MessageBus.declareTopic, once the claim is recorded. */
+  protected abstract declare(topic: string, options?: TopicOptions): void;
+  /** MessageBus.handleCommands, once the claim is recorded. */
+  protected abstract registerCommands(
+    topic: string,
+    group: string,
+    handler: (record: BusRecord) => Promise<void>,
+  ): void;
+  /** MessageBus.publish, timed. */
+  protected abstract send(topic: string, key: string | null, value: string): Promise<BusRecord>;
+  /** MessageBus.publishAll, timed. */
+  protected abstract sendAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]>;
+
+  /** Started at once, so that a bus refusing the publish outright (an undeclared topic) throws as it does. */
+  private timed<T>(topic: string, publish: () => Promise<T>): Promise<T> {
+    const stop = this.publishDuration.startTimer({ topic });
+    let pending: Promise<T>;
     try {
-      const stored = await this.inner.publishAll(records);
-      stop({ outcome: 'ok' });
-      return stored;
+      pending = publish();
     } catch (error) {
       stop({ outcome: 'error' });
       throw error;
     }
-  }
-
-  subscribe(topic: string, options?: SubscribeOptions): Observable<BusDelivery> {
-    return this.inner.subscribe(topic, options);
-  }
-
-  head(topic: string): string {
-    return this.inner.head(topic);
-  }
-
-  health(): BusHealth {
-    return this.inner.health();
+    return pending.then(
+      (result) => {
+        stop({ outcome: 'ok' });
+        return result;
+      },
+      (error: unknown) => {
+        stop({ outcome: 'error' });
+        throw error;
+      },
+    );
   }
 }

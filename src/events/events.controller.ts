@@ -4,7 +4,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
-import { LastEventId } from '../sse/last-event-id.decorator';
+import { LastEventId } from '../sse/topic-event-stream';
 import { SseItem } from '../sse/sse-replay';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
 import { SseRoute } from '../sse/sse-route.decorator';
@@ -27,7 +27,7 @@ export class EventsController {
   @ApiOperation({ summary: "A user's messages as Server-Sent Events; resumes after Last-Event-ID" })
   @ApiSseStream('The messages sent to this user', 'id: mwwj113o-2\ndata: Howdy 🤠\n\n')
   stream(@Query() query: UserStreamQueryDto, @LastEventId() lastEventId?: string): Observable<SseItem> {
-    return this.events.stream(query.username, lastEventId);
+    return this.events.messages.open({ key: query.username, lastEventId });
   }
 
   @Access({ kind: 'publisher' })

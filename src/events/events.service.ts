@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
-import { SseItem } from '../sse/sse-replay';
 import { StreamFit } from '../sse/stream-fit';
 import { TopicEventStream } from '../sse/topic-event-stream';
 import { USER_MESSAGES_TOPIC } from './events.constants';
@@ -10,7 +8,8 @@ import { USER_MESSAGES_TOPIC } from './events.constants';
 /** Per-user messages: published to one user, delivered to every open stream of that user only. */
 @Injectable()
 export class EventsService {
-  private readonly streams: TopicEventStream;
+  /** Each user's messages, keyed by user name: `data:` is the message as published. */
+  readonly messages: TopicEventStream;
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
@@ -19,11 +18,7 @@ export class EventsService {
     bus.declareTopic(USER_MESSAGES_TOPIC, {
       parse: this.fit.parser(() => bus.head(USER_MESSAGES_TOPIC).length),
     });
-    this.streams = new TopicEventStream(bus, USER_MESSAGES_TOPIC, (record) => ({ data: record.value }));
-  }
-
-  stream(username: string, lastEventId?: string): Observable<SseItem> {
-    return this.streams.open({ key: username, lastEventId });
+    this.messages = new TopicEventStream(bus, USER_MESSAGES_TOPIC);
   }
 
   async publish(username: string, message: string): Promise<{ id: string }> {

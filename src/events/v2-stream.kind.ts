@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/stream-kind';
-import { parameterByDto } from '../multiplex/stream-parameter';
+import { parameterByDto } from '../multiplex/stream-catalog';
 import { SseItem } from '../sse/sse-replay';
 import { UserQueryDto } from './dto/user-query.dto';
 import { USER_STREAM_ACCESS, V2_STREAM } from './events.constants';
@@ -21,6 +21,6 @@ export class V2StreamKind implements StreamKind {
   }
 
   open(username: string, lastEventId?: string): Observable<SseItem> {
-    return this.events.stream(username, lastEventId);
+    return this.events.messages.open({ key: username, lastEventId });
   }
 }

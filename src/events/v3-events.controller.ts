@@ -5,7 +5,7 @@ import { Observable } from 'rxjs';
 import { ApiMessageBody, MessageBody } from '../common/http/message-body.decorator';
 import { PublishedMessageDto, PublishMessageDto } from '../common/http/publish-message.dto';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
-import { LastEventId } from '../sse/last-event-id.decorator';
+import { LastEventId } from '../sse/topic-event-stream';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { V3UserQueryDto, V3UserStreamQueryDto } from './dto/v3-user-query.dto';

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/stream-kind';
-import { parameterByDto } from '../multiplex/stream-parameter';
+import { parameterByDto } from '../multiplex/stream-catalog';
 import { SseItem } from '../sse/sse-replay';
 import { V3UserQueryDto } from './dto/v3-user-query.dto';
 import { USER_STREAM_ACCESS, V3_STREAM } from './events.constants';

@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client';
 import { InMemoryMessageBus } from '../bus/in-memory-message-bus';
-import { MeteredMessageBus } from '../bus/metered-message-bus';
 import { AppConfig } from '../config/app-config';
 import { loadConfig } from '../config/environment-variables';
 import { SseEvent } from '../sse/sse-event';
@@ -10,12 +9,12 @@ import { KafkaTopicNotAllowedError } from './kafka.errors';
 import { KafkaTopicStreams } from './kafka-topic-streams';
 
 describe(KafkaTopicStreams.name, () => {
-  let bus: MeteredMessageBus;
+  let bus: InMemoryMessageBus;
   let sut: KafkaTopicStreams;
 
   const make = (env: Record<string, string>) => {
     const config: AppConfig = loadConfig(env);
-    bus = new MeteredMessageBus(new InMemoryMessageBus(100, 1_000_000), new Registry());
+    bus = new InMemoryMessageBus(100, 1_000_000, new Registry());
     sut = new KafkaTopicStreams(bus, new StreamFit(config), config);
   };
 

@@ -12,7 +12,7 @@ import { Observable } from 'rxjs';
 import { Access } from '../auth/access.decorator';
 import { PublishedMessageDto } from '../common/http/publish-message.dto';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
-import { LastEventId } from '../sse/last-event-id.decorator';
+import { LastEventId } from '../sse/topic-event-stream';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { KafkaPublishQueryDto, KafkaStreamQueryDto, KafkaTopicParamDto } from './dto/kafka-route.dto';

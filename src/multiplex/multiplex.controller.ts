@@ -4,14 +4,18 @@ import { Request } from 'express';
 import { Observable } from 'rxjs';
 import { Access } from '../auth/access.decorator';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
-import { LastEventId, MAX_EVENT_ID_LENGTH } from '../sse/last-event-id.decorator';
+import { LastEventId, MAX_EVENT_ID_LENGTH } from '../sse/topic-event-stream';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
-import { MAX_COMPOSITE_ID_LENGTH } from './composite-event-id';
 import { MultiplexQueryDto } from './dto/multiplex-query.dto';
-import { eventCopiesOf, Multiplexer } from './multiplexer';
-import { MAX_STREAMS } from './stream-catalog';
-import { maxDurationSettingsOf, requestedStreams, StreamsGuard, userStreamsOf } from './streams.guard';
+import { eventCopiesOf, MAX_COMPOSITE_ID_LENGTH, Multiplexer } from './multiplexer';
+import {
+  MAX_STREAMS,
+  maxDurationSettingsOf,
+  requestedStreams,
+  StreamsGuard,
+  userStreamsOf,
+} from './stream-catalog';
 
 const EXAMPLE = [
   'retry: 2000',

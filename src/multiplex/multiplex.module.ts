@@ -2,8 +2,7 @@ import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MultiplexController } from './multiplex.controller';
 import { Multiplexer } from './multiplexer';
-import { StreamCatalog } from './stream-catalog';
-import { StreamsGuard } from './streams.guard';
+import { StreamCatalog, StreamsGuard } from './stream-catalog';
 
 /**
  * `GET /sse?stream=…`: several streams on one connection. The streams are the kinds the feature

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/stream-kind';
-import { parameterByDto } from '../multiplex/stream-parameter';
+import { parameterByDto } from '../multiplex/stream-catalog';
 import { SseItem } from '../sse/sse-replay';
 import { UserIdQueryDto } from './dto/user-id-query.dto';
 import { REPORT_STREAM_ACCESS, REPORTS_STREAM } from './reports.constants';

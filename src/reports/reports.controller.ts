@@ -11,7 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
-import { LastEventId } from '../sse/last-event-id.decorator';
+import { LastEventId } from '../sse/topic-event-stream';
 import { SseItem } from '../sse/sse-replay';
 import { SseRoute } from '../sse/sse-route.decorator';
 import { ReportDto } from './dto/report.dto';

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { MAX_EVENT_ID_LENGTH } from './last-event-id.decorator';
+import { MAX_EVENT_ID_LENGTH } from './topic-event-stream';
 
 /** `?access_token=`: every stream takes the token in its query too. */
 export class AccessTokenQueryDto {

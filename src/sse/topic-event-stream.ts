@@ -1,3 +1,5 @@
+import { BadRequestException, createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { Request } from 'express';
 import { map, Observable } from 'rxjs';
 import {
   BusDelivery,
@@ -12,6 +14,38 @@ import {
 } from '../bus/message-bus.interface';
 import { SseEvent } from './sse-event';
 import { SseItem, SseReplay } from './sse-replay';
+
+/*
+ * Resuming after Last-Event-ID, from the route to the bus: the id as every stream route reads it
+ * (LastEventId), and the streams of a topic, resumed after it (TopicEventStream).
+ */
+
+/** Longest Last-Event-ID a single stream's route takes. */
+export const MAX_EVENT_ID_LENGTH = 256;
+
+/**
+ * The id of the last event the client saw: the `Last-Event-ID` header that EventSource sends on
+ * reconnect, or a `lastEventId` query parameter for clients that cannot set headers. At most
+ * MAX_EVENT_ID_LENGTH characters unless the route says otherwise (`@LastEventId(4096)`).
+ */
+export const LastEventId = createParamDecorator(
+  (maxLength: number | undefined, context: ExecutionContext): string | undefined => {
+    const limit = maxLength ?? MAX_EVENT_ID_LENGTH;
+    const request = context.switchToHttp().getRequest<Request>();
+    const header = request.headers['last-event-id'];
+    const query: unknown = request.query?.lastEventId;
+    const value = typeof header === 'string' && header !== '' ? header : query;
+    if (value === undefined || value === '') {
+      return undefined;
+    }
+    if (typeof value !== 'string' || value.length > limit || /\p{Cc}/u.test(value)) {
+      throw new BadRequestException(
+        `Last-Event-ID (header or lastEventId query parameter) must be one string of at most ${limit} printable characters`,
+      );
+    }
+    return value;
+  },
+);
 
 /** Event type of the notice sent when a resume point is older than the retained history. */
 export const HISTORY_GAP_EVENT = 'history-gap';
@@ -31,7 +65,10 @@ export class TopicEventStream {
   constructor(
     private readonly bus: MessageBus,
     readonly topic: string,
-    private readonly toEvent: (record: BusRecord) => { data: string; type?: string },
+    /** The event a record makes; by default its value as the data, untyped. */
+    private readonly toEvent: (record: BusRecord) => { data: string; type?: string } = (record) => ({
+      data: record.value,
+    }),
   ) {}
 
   /**

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { MultiplexStream, ParsedParameter, StreamKind } from '../multiplex/stream-kind';
-import { parameterByDto } from '../multiplex/stream-parameter';
+import { parameterByDto } from '../multiplex/stream-catalog';
 import { SseItem } from '../sse/sse-replay';
 import { EntityIdParamDto } from './dto/entity-id-param.dto';
 import { ENTITY_STREAM_ACCESS, ENTITY_STREAM_MAX_DURATION_SETTING } from './temperature.constants';

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import { ApiSseStream } from '../sse/api-sse-stream.decorator';
-import { LastEventId } from '../sse/last-event-id.decorator';
+import { LastEventId } from '../sse/topic-event-stream';
 import { SseItem } from '../sse/sse-replay';
 import { SseQueryDto } from '../sse/sse-query.dto';
 import { SseRoute } from '../sse/sse-route.decorator';

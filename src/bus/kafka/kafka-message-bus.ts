@@ -1,24 +1,26 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel } from 'kafkajs';
 import { Counter, Registry } from 'prom-client';
-import { Observable } from 'rxjs';
+import { filter, Observable, Subscription } from 'rxjs';
 import {
   BusDelivery,
   BusHealth,
   BusRecord,
-  MessageBus,
+  NEWEST,
+  OLDEST,
   OutgoingRecord,
   SubscribeOptions,
   TopicOptions,
 } from '../message-bus.interface';
 import { KafkaBatchPublisher } from './kafka-batch-publisher';
 import { KafkaCommandConsumers } from './kafka-command-consumers';
-import { KafkaFanoutConsumer } from './kafka-fanout-consumer';
+import { MeteredMessageBus } from '../metered-message-bus';
+import { KafkaFanoutConsumer, TopicState } from './kafka-fanout-consumer';
 import { describe, withTimeout } from './kafka-helpers';
 import { KafkaPublisher } from './kafka-publisher';
-import { KafkaStreamReader } from './kafka-stream-reader';
-import { KafkaTopics } from './kafka-topics';
+import { KafkaTopics, PartitionOffsets } from './kafka-topics';
 import { kafkajsLogCreator } from './kafkajs-logger';
+import { parsePosition, PartitionedRecord } from './partitioned-log';
 
 export interface KafkaBusOptions {
   readonly brokers: string[];
@@ -41,10 +43,10 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * stream sees what any instance (or any other producer) wrote.
  *
  * - Fan-out and de-duplication of this process's own publishes: see KafkaFanoutConsumer.
- * - Streams, held until the consumer caught up, replayed then live: see KafkaStreamReader.
+ * - Streams, held until the consumer caught up, replayed then live: see KafkaStreamReader, below.
  * - This class connects the parts, retries with backoff, and reports readiness and health.
  */
-export class KafkaMessageBus implements MessageBus {
+export class KafkaMessageBus extends MeteredMessageBus {
   private readonly logger = new Logger(KafkaMessageBus.name);
   private readonly kafka: Kafka;
   private readonly admin: KafkaTopics;
@@ -65,6 +67,7 @@ export class KafkaMessageBus implements MessageBus {
     private readonly options: KafkaBusOptions,
     registry: Registry,
   ) {
+    super(registry);
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -111,7 +114,7 @@ export class KafkaMessageBus implements MessageBus {
     this.streams = new KafkaStreamReader(this.fanout, (topic) => this.admin.endOffsets(topic), this.logger);
   }
 
-  declareTopic(topic: string, options: TopicOptions = {}): void {
+  protected declare(topic: string, options: TopicOptions = {}): void {
     if (this.fanout.topics.has(topic)) {
       return;
     }
@@ -122,7 +125,11 @@ export class KafkaMessageBus implements MessageBus {
   }
 
   /** Commands: see KafkaCommandConsumers. */
-  handleCommands(topic: string, group: string, handler: (record: BusRecord) => Promise<void>): void {
+  protected registerCommands(
+    topic: string,
+    group: string,
+    handler: (record: BusRecord) => Promise<void>,
+  ): void {
     if (this.connecting) {
       throw new Error(`Commands of ${topic} were registered after the Kafka bus started`);
     }
@@ -134,14 +141,14 @@ export class KafkaMessageBus implements MessageBus {
     this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS).unref();
   }
 
-  async publish(topic: string, key: string | null, value: string): Promise<BusRecord> {
+  protected async send(topic: string, key: string | null, value: string): Promise<BusRecord> {
     const state = this.fanout.state(topic);
     const { partition, offset } = await this.publisher.send(topic, key, value);
     return this.fanout.acknowledged(state, partition, offset, key, value);
   }
 
   /** One transaction: see KafkaBatchPublisher. Delivered here as each publish is, once committed. */
-  async publishAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
+  protected async sendAll(records: readonly OutgoingRecord[]): Promise<BusRecord[]> {
     const states = records.map(({ topic }) => this.fanout.state(topic));
     const acks = await this.batchPublisher.sendAll(records);
     return records.map(({ key, value }, index) =>
@@ -253,5 +260,119 @@ export class KafkaMessageBus implements MessageBus {
       this.lastError = describe(error);
       this.reachable = false;
     }
+  }
+}
+
+/**
+ * Streams over what the fan-out consumer holds: a replay from the requested position, then the
+ * live records. Streams subscribe once the consumer has caught up with the topic as it was at
+ * start-up, so a client never gets old records as live ones, and its Last-Event-ID is replayed
+ * from a full history.
+ */
+export class KafkaStreamReader {
+  constructor(
+    private readonly fanout: KafkaFanoutConsumer,
+    /** The broker's end offsets of a topic, for positions past what this process knows. */
+    private readonly endOffsets: (topic: string) => Promise<PartitionOffsets[]>,
+    private readonly logger: Pick<Logger, 'warn'>,
+  ) {}
+
+  subscribe(topic: string, options: SubscribeOptions = {}): Observable<BusDelivery> {
+    const state = this.fanout.state(topic);
+    const { key } = options;
+    if (options.projection) {
+      // State derived from the log needs every record, one by one, then the live ones.
+      return new Observable<BusDelivery>((subscriber) => {
+        for (const record of state.log.readAfter(state.log.beforeOldest(), key).records) {
+          if (subscriber.closed) {
+            return undefined;
+          }
+          subscriber.next(record);
+        }
+        return this.fanout.live(topic, key).subscribe(subscriber);
+      });
+    }
+    return new Observable<BusDelivery>((subscriber) => {
+      let live: Subscription | undefined;
+      const attachAt = (after: string) => {
+        if (subscriber.closed) {
+          return;
+        }
+        const replay = state.log.readAfter(after, key, state.highWatermarks);
+        const { liveFloor } = replay;
+        const records$ = this.fanout.live(topic, key) as Observable<PartitionedRecord>;
+        // The gap notice, the replay and the live subscription in one synchronous step: no record
+        // consumed in between is missed or delivered twice.
+        if (!replay.complete) {
+          subscriber.next({ gap: true, requested: after, resumeAfter: replay.resumeAfter });
+        }
+        subscriber.next({ replay: true, position: replay.resumeAfter, records: replay.records });
+        if (subscriber.closed) {
+          return;
+        }
+        live = (
+          liveFloor
+            ? records$.pipe(filter((record) => record.offset >= (liveFloor[record.partition] ?? 0)))
+            : records$
+        ).subscribe(subscriber);
+      };
+      const attach = () => {
+        const requested = options.after;
+        if (requested === undefined) {
+          live = this.fanout.live(topic, key).subscribe(subscriber);
+          return;
+        }
+        const after =
+          requested === OLDEST
+            ? state.log.beforeOldest()
+            : requested === NEWEST
+              ? state.log.head()
+              : requested;
+        // Past the end this process knows of: another instance may have read further, or the
+        // position is not the topic's. The broker's end offsets tell which before the stream goes on.
+        if (this.pastKnownEnd(state, after)) {
+          void this.refreshEnds(topic, state).then(() => attachAt(after));
+        } else {
+          attachAt(after);
+        }
+      };
+      if (state.caughtUp) {
+        attach();
+      } else {
+        state.waiting.add(attach);
+      }
+      return () => {
+        state.waiting.delete(attach);
+        live?.unsubscribe();
+      };
+    });
+  }
+
+  private pastKnownEnd(state: TopicState, position: string): boolean {
+    const asked = parsePosition(position);
+    return (
+      asked !== undefined &&
+      asked.some(
+        (offset, partition) =>
+          offset > Math.max(state.highWatermarks[partition] ?? 0, state.log.nextOffset(partition) ?? 0),
+      )
+    );
+  }
+
+  /** Asks the broker for the topic's end offsets; on failure the ends last seen stand. */
+  private refreshEnds(topic: string, state: TopicState): Promise<void> {
+    state.refreshingEnds ??= this.endOffsets(topic)
+      .then((offsets) => {
+        for (const { partition, high } of offsets) {
+          state.highWatermarks[partition] = Math.max(state.highWatermarks[partition] ?? 0, high);
+        }
+      })
+      .catch((error: unknown) => {
+        this.logger.warn(`Could not read the end offsets of ${topic}: ${describe(error)}`);
+      })
+      .finally(() => {
+        state.refreshingEnds = undefined;
+      });
+    return state.refreshingEnds;
   }
 }

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { Transform } from 'class-transformer';
-import { MAX_COMPOSITE_ID_LENGTH } from '../composite-event-id';
-import { MAX_EVENT_ID_LENGTH } from '../../sse/last-event-id.decorator';
+import { MAX_COMPOSITE_ID_LENGTH } from '../multiplexer';
+import { MAX_EVENT_ID_LENGTH } from '../../sse/topic-event-stream';
 import { AccessTokenQueryDto } from '../../sse/sse-query.dto';
 import { MAX_STREAMS } from '../stream-catalog';
 

@@ -2,7 +2,7 @@ import { Batch } from 'kafkajs';
 import { BusDelivery, OLDEST } from '../message-bus.interface';
 import { brokerlessFanout } from './testing/brokerless-fanout';
 import { PartitionOffsets } from './kafka-topics';
-import { KafkaStreamReader } from './kafka-stream-reader';
+import { KafkaStreamReader } from './kafka-message-bus';
 
 describe(KafkaStreamReader.name, () => {
   /** A reader over a fan-out part holding one partition of topic `t`, whose end was 2 at start. */

@@ -24,14 +24,17 @@ export class DrainingExpressAdapter extends ExpressAdapter {
     this.flushHeadersWithTheFirstBytes(app);
   }
 
+  /**
+   * The HTTP server, made here with Node's documented `connectionsCheckingInterval` option (which a
+   * server takes only when it is made) instead of by Nest's adapter, which passes no options. Nest's
+   * own version also applies `return503OnClosing` and `forceCloseConnections`; this service sets
+   * neither (close() below does the draining), so nothing of Nest's is lost.
+   */
   override initHttpServer(options: NestApplicationOptions): void {
-    super.initHttpServer(options);
     if (options?.httpsOptions) {
-      return; // HTTPS is not used by this service: Nest's server as it is
+      super.initHttpServer(options); // HTTPS is not used by this service: Nest's server as it is
+      return;
     }
-    // Node takes the check interval only when the server is made, so this one replaces Nest's
-    // (which nothing has listened on yet).
-    (this.getHttpServer() as http.Server).removeAllListeners('request');
     const server = http.createServer(
       { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
       this.getInstance<http.RequestListener>(),

@@ -6,16 +6,13 @@
  * Streams: one GET /v3/sse?username=u<i> per user (i < users), over plain TCP (lib/stream-pool.ts). A 200 response head means the stream is subscribed (the gateway subscribes before
  * it sends the head, and only answers once its consumer has caught up).
  *
- * Producing: kafkajs, as an independent producer (not through the gateway), acks -1, DefaultPartitioner.
- * Record <seq> goes round-robin to user u<seq % users>: key `u<i>`, value `u<i>:k:<seq>:<ns>`, so the SSE
- * data must be exactly `k:<seq>:<ns>`. <ns> is process.hrtime.bigint() minus this process's start, taken
- * just before producer.send(): the SSE reader is this same process, so latency = receive hrtime - <ns>
- * on one monotonic clock, no cross-process clock needed. Pacing: a 1 ms timer sends every record that is
- * due by then (rate × elapsed) in one producer.send() call, so records leave in groups of about
- * rate/1000 (one per call at 1,000/s), all stamped with that call's time. At most 64 sends are in
- * flight; past that a tick sends nothing and the records wait for the next one (visible as a lower
- * achieved rate). The first warmupSeconds × rate records are the warm-up: checked for loss like every
- * record, not in the latency figures.
+ * Producing: the records and the independent producer of lib/kafka-records.ts (the data of record <seq>
+ * must be exactly `k:<seq>:<ns>`, latency is receive time - <ns> on this process's one clock). Pacing: a
+ * 1 ms timer sends every record that is due by then (rate × elapsed) in one producer.send() call, so
+ * records leave in groups of about rate/1000 (one per call at 1,000/s), all stamped with that call's time.
+ * At most 64 sends are in flight; past that a tick sends nothing and the records wait for the next one
+ * (visible as a lower achieved rate). The first warmupSeconds × rate records are the warm-up: checked for
+ * loss like every record, not in the latency figures.
  *
  * Checks per user stream: `lost` (acknowledged by Kafka, never arrived, after a grace period),
  * `duplicates`, `reordered` (arrived after a later record of the same user; a user's records are a

@@ -46,7 +46,8 @@ async function runAll(settings: BenchSettings): Promise<Result[]> {
       await scenario.run(target, settings, (result) => {
         results.push(result);
         process.stdout.write(JSON.stringify(result) + '\n');
-        warnings(result, target);
+        // a scenario that runs every target at once (kafka-ingest) emits the others' lines too
+        warnings(result, typeof result.target === 'string' ? result.target : target);
       });
     }
   }
@@ -54,7 +55,7 @@ async function runAll(settings: BenchSettings): Promise<Result[]> {
 }
 
 /** Says when the load generator or other processes may have skewed a result. */
-function warnings(result: Result, target: Target): void {
+function warnings(result: Result, target: string): void {
   const cpu = result.loadgen_cpu_pct;
   if (typeof cpu === 'number' && cpu >= 90) {
     log(`warning: the load generator used ${cpu}% CPU: it may have been the bottleneck for ${target}`);

@@ -6,7 +6,7 @@ import { helpText, parseSettings, setting, type Settings, type SettingsTable } f
 import { TARGETS } from './scenarios/scenario';
 import { SCENARIOS } from './scenarios';
 
-const { int, number, text, list, words, on } = setting;
+const { int, number, numbers, text, list, words, on } = setting;
 const NAMES = SCENARIOS.map((s) => s.name);
 
 export const BENCH_SETTINGS = {
@@ -39,8 +39,38 @@ export const BENCH_SETTINGS = {
   idleSeconds: int('idle-seconds', 30, [0, 300], '10k scenarios: idling before the idle kB/conn reading'),
   kafkaSeconds: number('kafka-seconds', 60, [1, 600], "kafka-latency's window (not BENCH_SECONDS)"),
   kafkaRate: number('kafka-rate', 1000, [1, 100_000], 'kafka-latency: records produced per second'),
-  kafkaUsers: int('kafka-users', 1000, [1, 10_000], 'kafka-latency: user streams (not BENCH_CONNECTIONS)'),
+  kafkaUsers: int('kafka-users', 1000, [1, 10_000], 'kafka-latency, kafka-ingest: user streams'),
   kafkaBaseline: on('kafka-baseline', 'kafka-latency: 0 = no plain kafkajs consumer beside the streams'),
+  kafkaIngestStart: number(
+    'kafka-ingest-start',
+    2000,
+    [1, 1_000_000],
+    'kafka-ingest: the first rate (records/s)',
+  ),
+  kafkaIngestMax: number(
+    'kafka-ingest-max',
+    128_000,
+    [1, 10_000_000],
+    'kafka-ingest: doubling stops above it',
+  ),
+  kafkaIngestRefine: int('kafka-ingest-refine', 3, [0, 20], 'kafka-ingest: bisections after the doubling'),
+  kafkaIngestStepSeconds: number(
+    'kafka-ingest-step-seconds',
+    4,
+    [1, 600],
+    'kafka-ingest: measured, per step',
+  ),
+  kafkaIngestWarmupSeconds: number(
+    'kafka-ingest-warmup-seconds',
+    1,
+    [0, 60],
+    'kafka-ingest: unjudged, per step',
+  ),
+  kafkaIngestRates: numbers(
+    'kafka-ingest-rates',
+    [1, 10_000_000],
+    'kafka-ingest: exactly these steps, no search (6000,6000: to profile one rate)',
+  ),
   gatewayMain: text('gateway-main', 'dist/main.js', "the gateway's entry point (a patched build, for A/B)"),
   reportsSeconds: number('reports-seconds', 20, [1, 600], "reports-transitions' measured window"),
   reportsRate: number('reports-rate', 2000, [1, 100_000], 'reports-transitions: PUTs per second'),

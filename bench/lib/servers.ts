@@ -43,6 +43,8 @@ export interface ServerExtras {
   /** Polled until it answers 200 (Kafka: /health/ready, which waits for the broker). */
   healthPath?: string;
   readyTimeoutMs?: number;
+  /** The server's script (compiled, in dist-bench/bench) instead of the target's own. */
+  script?: string;
 }
 
 /** Children we started, so an interrupted run can stop exactly those (by PID). */
@@ -117,9 +119,10 @@ export async function startServer(
   const { healthPath = '/health', readyTimeoutMs = 30_000 } = extras;
   const port = await freePort();
   const script =
-    target === 'gateway'
+    extras.script ??
+    (target === 'gateway'
       ? path.resolve(ROOT, settings.gatewayMain)
-      : path.join(BENCH_DIST, 'baseline-server.js');
+      : path.join(BENCH_DIST, 'baseline-server.js'));
   if (!fs.existsSync(script)) {
     throw new Error(`${path.relative(ROOT, script)} does not exist (build first: npm run bench builds both)`);
   }
@@ -286,8 +289,60 @@ export async function benchDatabase(serverUrl: string, purpose: string): Promise
 }
 
 /** scripts/kafka-broker.js is plain CommonJS beside the sources, not compiled into dist-bench. */
-export function kafkaBrokerScript(): typeof KafkaBrokerScript {
+function kafkaBrokerScript(): typeof KafkaBrokerScript {
   return createRequire(__filename)(path.join(ROOT, 'scripts', 'kafka-broker.js')) as typeof KafkaBrokerScript;
+}
+
+/**
+ * A fresh single-node Kafka broker for one scenario (scripts/kafka-broker.js: jars fetched once, a fresh temp
+ * data dir, so its topics hold only this run's records), its output in <logDir>/kafka-broker-<scenario>.log.
+ * If this process is interrupted instead, kafka-broker.js's own exit hook kills the broker (by its pid).
+ */
+export class KafkaBroker {
+  readonly logFile: string;
+  private readonly out: fs.WriteStream;
+  private running: KafkaBrokerScript.RunningBroker | null = null;
+
+  constructor(settings: ServerSettings, scenario: string) {
+    this.logFile = logPath(settings, `kafka-broker-${scenario}`);
+    this.out = fs.createWriteStream(this.logFile);
+  }
+
+  /** The log file as a result line's broker_log. */
+  get log(): string {
+    return path.relative(ROOT, this.logFile);
+  }
+
+  async start(): Promise<KafkaBrokerScript.RunningBroker> {
+    const { ensureKafkaJars, startBroker } = kafkaBrokerScript();
+    await ensureKafkaJars({ log: (line) => log(line) });
+    log('starting a single-node Kafka broker…');
+    const started = performance.now();
+    const broker = await startBroker({
+      log: (line) => log(line),
+      onOutput: (line) => this.out.write(line + '\n'),
+      onExit: (code, signal) =>
+        log(`the Kafka broker exited on its own (${code ?? signal}); see ${this.logFile}`),
+    });
+    this.running = broker;
+    log(
+      `Kafka broker up on ${broker.brokers} (pid ${broker.pid}, ${Math.round(performance.now() - started)} ms)`,
+    );
+    return broker;
+  }
+
+  /** Stops the broker if it started (resolves to the ms it took, else null) and closes its log. */
+  async stop(): Promise<number | null> {
+    let ms: number | null = null;
+    if (this.running) {
+      const t = performance.now();
+      await this.running.stop();
+      ms = Math.round(performance.now() - t);
+      log(`Kafka broker stopped (${ms} ms)`);
+    }
+    this.out.end();
+    return ms;
+  }
 }
 
 /** runLoadgen for a paced load: connect (≤120 s) + set-up (≤30 s) + warm-up + window + grace, with margin. */

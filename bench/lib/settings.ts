@@ -12,6 +12,8 @@ type Kind =
   | 'string'
   /** comma-separated, each one of `choices` when they are given */
   | 'list'
+  /** comma-separated numbers, each in [min, max] */
+  | 'numbers'
   /** separated by spaces or commas (node flags) */
   | 'words'
   /** '0' is off, anything else on */
@@ -47,6 +49,8 @@ export const setting = {
     ({ flag, env: envOf(flag), kind: 'string', default: def, choices, help }) as const,
   list: (flag: string, choices: readonly string[], def: string, help: string) =>
     ({ flag, env: envOf(flag), kind: 'list', default: def, choices, help }) as const,
+  numbers: (flag: string, [min, max]: readonly [number, number], help: string) =>
+    ({ flag, env: envOf(flag), kind: 'numbers', default: '', min, max, help }) as const,
   words: (flag: string, help: string) =>
     ({ flag, env: envOf(flag), kind: 'words', default: '', help }) as const,
   on: (flag: string, help: string) =>
@@ -55,11 +59,13 @@ export const setting = {
 
 type ValueOf<S extends SettingSpec> = S['kind'] extends 'int' | 'number'
   ? number
-  : S['kind'] extends 'list' | 'words'
-    ? string[]
-    : S['kind'] extends 'switch' | 'flag'
-      ? boolean
-      : string;
+  : S['kind'] extends 'numbers'
+    ? number[]
+    : S['kind'] extends 'list' | 'words'
+      ? string[]
+      : S['kind'] extends 'switch' | 'flag'
+        ? boolean
+        : string;
 
 export type Settings<T extends SettingsTable> = { [K in keyof T]: ValueOf<T[K]> } & {
   /** Whether a flag or the environment set it (false: the default). */
@@ -122,18 +128,25 @@ export function parseSettings<T extends SettingsTable>(
   return out as Settings<T>;
 }
 
+function inRange(spec: SettingSpec, raw: string, label: string): number {
+  const v = Number(raw);
+  const { min = -Infinity, max = Infinity } = spec;
+  if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
+    throw new Error(`${label} must be a number in [${min}, ${max}]`);
+  }
+  return v;
+}
+
 function convert(spec: SettingSpec, raw: string): unknown {
   const label = spec.env ?? `--${spec.flag}`;
   switch (spec.kind) {
     case 'int':
     case 'number': {
-      const v = Number(raw);
-      const { min = -Infinity, max = Infinity } = spec;
-      if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-        throw new Error(`${label} must be a number in [${min}, ${max}]`);
-      }
+      const v = inRange(spec, raw, label);
       return spec.kind === 'int' ? Math.floor(v) : v;
     }
+    case 'numbers':
+      return splitList(raw).map((v) => inRange(spec, v, `each of ${label}`));
     case 'list': {
       const values = splitList(raw);
       for (const v of values) {
@@ -162,7 +175,7 @@ export function helpText(table: SettingsTable, usage: string): string {
   const lines = [usage, '', 'Settings (a flag wins over its variable):'];
   for (const spec of Object.values(table)) {
     const flag =
-      `--${spec.flag}${spec.kind === 'flag' ? '' : '=' + (spec.kind === 'list' ? 'a,b' : 'V')}` +
+      `--${spec.flag}${spec.kind === 'flag' ? '' : '=' + (spec.kind === 'list' || spec.kind === 'numbers' ? 'a,b' : 'V')}` +
       (spec.alias ? ` (or --${spec.alias})` : '');
     const range =
       spec.min !== undefined && spec.max !== undefined

@@ -45,22 +45,33 @@ export function mb(kb: number | undefined): number | null {
 }
 
 /**
- * A load generator's CPU over the measured window (100 = one core), what the rest of the machine used
- * besides it and the measured processes (`measuredMs`: the server's and, say, the broker's CPU), and its
- * event-loop delay.
+ * A load generator's CPU over the measured window (100 = one core), and what the rest of the machine used
+ * besides it and the measured processes (`measuredMs`: the server's and, say, the broker's CPU).
  */
-export function loadgenFigures(
+export function cpuShares(
   wallMs: number,
   loadgenMs: number,
   [machineStart, machineEnd]: [number | null, number | null],
   measuredMs: number,
-  loopDelay: ReturnType<typeof monitorEventLoopDelay>,
-): Record<string, unknown> {
+): { loadgen_cpu_pct: number; other_cpu_pct: number | null } {
   const pct = (ms: number): number => round((ms / wallMs) * 100, 1);
   const machineMs = machineStart !== null && machineEnd !== null ? machineEnd - machineStart : null;
   return {
     loadgen_cpu_pct: pct(loadgenMs),
     other_cpu_pct: machineMs === null ? null : pct(Math.max(0, machineMs - measuredMs - loadgenMs)),
+  };
+}
+
+/** cpuShares, and the load generator's event-loop delay. */
+export function loadgenFigures(
+  wallMs: number,
+  loadgenMs: number,
+  machine: [number | null, number | null],
+  measuredMs: number,
+  loopDelay: ReturnType<typeof monitorEventLoopDelay>,
+): Record<string, unknown> {
+  return {
+    ...cpuShares(wallMs, loadgenMs, machine, measuredMs),
     loadgen_loop_delay_ms: loopDelaySummary(loopDelay),
   };
 }

@@ -6,16 +6,13 @@
  * Streams: one GET /v3/sse?username=u<i> per user (i < users), over plain TCP (lib/stream-pool.ts). A 200 response head means the stream is subscribed (the gateway subscribes before
  * it sends the head, and only answers once its consumer has caught up).
  *
- * Producing: kafkajs, as an independent producer (not through the gateway), acks -1, DefaultPartitioner.
- * Record <seq> goes round-robin to user u<seq % users>: key `u<i>`, value `u<i>:k:<seq>:<ns>`, so the SSE
- * data must be exactly `k:<seq>:<ns>`. <ns> is process.hrtime.bigint() minus this process's start, taken
- * just before producer.send(): the SSE reader is this same process, so latency = receive hrtime - <ns>
- * on one monotonic clock, no cross-process clock needed. Pacing: a 1 ms timer sends every record that is
- * due by then (rate × elapsed) in one producer.send() call, so records leave in groups of about
- * rate/1000 (one per call at 1,000/s), all stamped with that call's time. At most 64 sends are in
- * flight; past that a tick sends nothing and the records wait for the next one (visible as a lower
- * achieved rate). The first warmupSeconds × rate records are the warm-up: checked for loss like every
- * record, not in the latency figures.
+ * Producing: the records and the independent producer of lib/kafka-records.ts (the data of record <seq>
+ * must be exactly `k:<seq>:<ns>`, latency is receive time - <ns> on this process's one clock). Pacing: a
+ * 1 ms timer sends every record that is due by then (rate × elapsed) in one producer.send() call, so
+ * records leave in groups of about rate/1000 (one per call at 1,000/s), all stamped with that call's time.
+ * At most 64 sends are in flight; past that a tick sends nothing and the records wait for the next one
+ * (visible as a lower achieved rate). The first warmupSeconds × rate records are the warm-up: checked for
+ * loss like every record, not in the latency figures.
  *
  * Checks per user stream: `lost` (acknowledged by Kafka, never arrived, after a grace period),
  * `duplicates`, `reordered` (arrived after a later record of the same user; a user's records are a
@@ -31,9 +28,8 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
-import { Kafka, logLevel, Partitioners, type logCreator } from 'kafkajs';
-
 import { growF64, growU8, SeenBits } from '../lib/grow';
+import { benchKafka, connectedProducer, ProducedRecords, RecordData } from '../lib/kafka-records';
 import { LatencyHistogram } from '../lib/latency-histogram';
 import { logStep as log, Tally } from '../lib/log';
 import { readMetric } from '../lib/metrics';
@@ -64,17 +60,6 @@ export interface KafkaLoadArgs extends PacedLoadArgs {
 
 const MAX_SENDS_IN_FLIGHT = 64;
 
-/** kafkajs logs to stdout by default, where the result line goes: warnings and errors to stderr instead. */
-const stderrLogCreator: logCreator =
-  () =>
-  ({ namespace, level, log: entry }) => {
-    const { message, ...rest } = entry;
-    const extra = Object.keys(rest).filter((k) => k !== 'timestamp' && k !== 'logger');
-    const detail =
-      extra.length > 0 ? ` ${JSON.stringify(Object.fromEntries(extra.map((k) => [k, rest[k]])))}` : '';
-    log(`kafkajs ${logLevel[level]} ${namespace}: ${message}${detail}`);
-  };
-
 /** One user's stream: what it received (the user's j-th record: j) and the highest so far. */
 class UserStream extends PooledStream {
   readonly seen = new SeenBits();
@@ -95,18 +80,15 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   const hist = new LatencyHistogram();
   const secondsInWindow = Math.max(1, Math.ceil(args.seconds));
   const latencyPerSecond: number[][] = Array.from({ length: secondsInWindow }, () => []);
-  const sentAt = growF64(); // per seq: the <ns> it was produced with
-  const acked = growU8(); // per seq: 1 = Kafka acknowledged it, 2 = the send failed
+  const records = new ProducedRecords(args.topic, N);
+  const { sentAt, acked } = records;
   const received = growU8(); // per seq: its stream got it (first copy)
   // per seq: when its stream and the baseline consumer got it (nowNs; 0 = not yet), for the difference
   const sseAt = growF64();
   const baselineAt = growF64();
-  sentAt.ensure(totalRecords);
-  acked.ensure(totalRecords);
   received.ensure(totalRecords);
   sseAt.ensure(totalRecords);
   baselineAt.ensure(totalRecords);
-  let sent = 0;
   let delivered = 0;
   let duplicates = 0;
   let reordered = 0;
@@ -115,37 +97,17 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   let unknownEvents = 0;
   let missingId = 0;
 
+  const record = new RecordData();
   const onEvent = (s: UserStream, data: string, hasId: boolean, now: number): void => {
     if (!hasId) {
       missingId++;
     }
-    if (data.charCodeAt(0) !== 107 /* k */ || data.charCodeAt(1) !== 58 /* : */) {
-      unknownEvents++;
-      return;
-    }
-    // k:<seq>:<ns>, nothing else
-    const len = data.length;
-    let i = 2;
-    let seq = 0;
-    let ch = 0;
-    while (i < len && (ch = data.charCodeAt(i)) >= 48 && ch <= 57) {
-      seq = seq * 10 + (ch - 48);
-      i++;
-    }
-    const seqEnd = i;
-    let ns = 0;
-    if (data.charCodeAt(i) === 58) {
-      i++;
-      while (i < len && (ch = data.charCodeAt(i)) >= 48 && ch <= 57) {
-        ns = ns * 10 + (ch - 48);
-        i++;
-      }
-    }
-    if (seqEnd === 2 || seq >= sent) {
+    if (!record.read(data) || record.seq >= records.sent) {
       unknownEvents++; // not a record of this run (or garbled beyond recognition)
       return;
     }
-    if (i !== len || ns !== sentAt.a[seq]) {
+    const { seq, ns } = record;
+    if (ns !== sentAt.a[seq]) {
       corrupted++;
       return;
     }
@@ -189,17 +151,8 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   const userOpen = new Uint8Array(N);
 
   // ------------------------------------------------------------------ Kafka clients
-  const kafka = new Kafka({
-    clientId: 'sse-bench-loadgen',
-    brokers: [args.brokers],
-    logLevel: logLevel.WARN,
-    logCreator: stderrLogCreator,
-  });
-  const producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-  });
-  await producer.connect();
+  const kafka = benchKafka('sse-bench-loadgen', args.brokers);
+  const producer = await connectedProducer(kafka);
 
   const baselineHist = new LatencyHistogram();
   const baselineSeen = growU8();
@@ -226,7 +179,7 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
           const value = message.value?.toString('latin1') ?? '';
           const parts = value.slice(value.indexOf(':') + 3).split(':'); // u<i>:k:<seq>:<ns>
           const seq = Number(parts[0]);
-          if (!Number.isInteger(seq) || seq < 0 || seq >= sent) {
+          if (!Number.isInteger(seq) || seq < 0 || seq >= records.sent) {
             continue;
           }
           if (baselineSeen.a[seq] === 1) {
@@ -260,81 +213,17 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
 
   // ------------------------------------------------------------------ produce phase
   const ackHist = new LatencyHistogram();
-  let sendsInFlight = 0;
-  let ackedCount = 0;
-  let failedCount = 0;
-  let ticksSkipped = 0;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  let largestGroup = 0;
-  let windowStartMs = 0;
-  let lastSendMs = 0;
-  let publishStartMs = 0;
   const serverCpu = { start: 0, end: 0 };
   const brokerCpu = { start: 0, end: 0 };
   let machineStart: number | null = null;
   let cpuStart = process.cpuUsage();
-  const startWindow = (now: number): void => {
-    windowStartMs = now;
+  const startWindow = (): void => {
     cpuStart = process.cpuUsage();
     serverCpu.start = readProcCpuMs(args.serverPid) ?? 0;
     brokerCpu.start = readProcCpuMs(args.brokerPid) ?? 0;
     machineStart = readMachineBusyMs();
     loopDelay.enable();
-  };
-  const producedAll = signal();
-
-  const tick = (): void => {
-    if (sent >= totalRecords) {
-      return;
-    }
-    const now = performance.now();
-    const due = Math.min(totalRecords, Math.floor(((now - publishStartMs) / 1000) * args.rate) + 1);
-    if (due <= sent) {
-      return;
-    }
-    if (sendsInFlight >= MAX_SENDS_IN_FLIGHT) {
-      ticksSkipped++;
-      return;
-    }
-    const first = sent;
-    const sendNs = nowNs();
-    const messages: { key: string; value: string }[] = [];
-    for (let seq = first; seq < due; seq++) {
-      const user = `u${seq % N}`;
-      sentAt.a[seq] = sendNs;
-      messages.push({ key: user, value: `${user}:k:${seq}:${sendNs}` });
-    }
-    sent = due;
-    if (first <= warmupRecords && due > warmupRecords) {
-      startWindow(now);
-    }
-    lastSendMs = now;
-    if (sent >= totalRecords) {
-      producedAll.fire();
-    }
-    largestGroup = Math.max(largestGroup, messages.length);
-    sendsInFlight++;
-    producer.send({ topic: args.topic, acks: -1, messages }).then(
-      () => {
-        sendsInFlight--;
-        const ackNs = nowNs() - sendNs;
-        for (let seq = first; seq < due; seq++) {
-          acked.a[seq] = 1;
-          ackedCount++;
-          if (seq >= warmupRecords) {
-            ackHist.record(ackNs);
-          }
-        }
-      },
-      (err: unknown) => {
-        sendsInFlight--;
-        errors.add(`produce_${err instanceof Error ? err.name : 'error'}`);
-        for (let seq = first; seq < due; seq++) {
-          acked.a[seq] = 2;
-          failedCount++;
-        }
-      },
-    );
   };
 
   log(
@@ -343,22 +232,28 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
       (baseline ? ' (plus a plain kafkajs consumer as the Kafka baseline)' : '') +
       '…',
   );
+  const pacing = records.pace(producer, {
+    end: totalRecords,
+    windowFirst: warmupRecords,
+    rate: args.rate,
+    maxInFlight: MAX_SENDS_IN_FLIGHT,
+    lingerMs: 0,
+    ackHist,
+    onWindowStart: startWindow,
+    onFailed: (err) => errors.add(`produce_${err instanceof Error ? err.name : 'error'}`),
+  });
   let lastDelivered = 0;
   const progress = setInterval(() => {
     const p99 = hist.percentileMs(0.99);
     log(
-      `t=${((performance.now() - publishStartMs) / 1000).toFixed(0)}s produced ${sent} (acked ${ackedCount}),` +
+      `t=${((performance.now() - pacing.startMs) / 1000).toFixed(0)}s produced ${records.sent} (acked ${pacing.acked}),` +
         ` ${Math.round((delivered - lastDelivered) / 5)} events/s, latency p99 so far ` +
         `${p99 === null ? '-' : p99.toFixed(2)} ms` +
         (baseline ? `, Kafka baseline p99 ${baselineHist.percentileMs(0.99)?.toFixed(2) ?? '-'} ms` : ''),
     );
     lastDelivered = delivered;
   }, 5000);
-  publishStartMs = performance.now();
-  const ticker = setInterval(tick, 1);
-  tick();
-  await producedAll.done;
-  clearInterval(ticker);
+  await pacing.allSent;
   const cpuWindow = process.cpuUsage(cpuStart);
   loopDelay.disable();
   serverCpu.end = readProcCpuMs(args.serverPid) ?? 0;
@@ -366,13 +261,14 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
   const machineEnd = readMachineBusyMs();
   const publishEndMs = performance.now();
   // from the first measured send to the last send: windowRecords - 1 intervals of 1/rate s
-  const windowWallMs = Math.max(1, lastSendMs - windowStartMs);
+  const windowWallMs = Math.max(1, pacing.lastSendMs - pacing.windowStartMs);
+  const { sent } = records;
 
   // ------------------------------------------------------------------ grace: the last deliveries
   let scan = 0;
   let baselineScan = 0;
   const allIn = (): boolean => {
-    if (sendsInFlight > 0) {
+    if (pacing.inFlight > 0) {
       return false;
     }
     while (scan < sent && (acked.a[scan] !== 1 || received.a[scan] === 1 || userOpen[scan % N] === 0)) {
@@ -458,11 +354,11 @@ export async function runKafkaLoad(args: KafkaLoadArgs): Promise<Record<string, 
     produce_mode: `kafkajs producer, acks -1, every record due at each 1 ms tick in one send() call`,
     sent,
     sent_in_window: windowRecords,
-    produce_acked: ackedCount,
-    produce_failed: failedCount,
+    produce_acked: pacing.acked,
+    produce_failed: pacing.failed,
     produce_per_s: round(((windowRecords - 1) / windowWallMs) * 1000, 1),
-    produce_largest_send: largestGroup,
-    produce_ticks_skipped: ticksSkipped,
+    produce_largest_send: pacing.largestSend,
+    produce_ticks_skipped: pacing.ticksSkipped,
     produce_ack_ms: latencySummary(ackHist),
     ...deliveryChecks([expected, delivered], [lost, lostInWindow], duplicates, reordered, misdelivered),
     corrupted,

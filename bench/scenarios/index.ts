@@ -6,6 +6,7 @@ import broadcast10k from './broadcast-10k';
 import direct10k from './direct-10k';
 import directBatched from './direct-batched';
 import directPipelined from './direct-pipelined';
+import kafkaIngest from './kafka-ingest';
 import kafkaLatency from './kafka-latency';
 import latency250 from './latency-250';
 import multiplexBroadcast10k from './multiplex-broadcast-10k';
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   kafkaLatency,
   reportsTransitions,
   multiplexBroadcast10k,
+  kafkaIngest,
 ];
 
 export function scenarioNamed(name: string): Scenario {

@@ -6,17 +6,11 @@
  * loss, duplicates, order (load/kafka-load.ts). The line carries a Kafka-only baseline instead of the
  * node:http one: produce -> a plain kafkajs consumer. The gateway and the broker stop in that order.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-
-import type * as KafkaBrokerScript from '../../scripts/kafka-broker';
 import { loadTarget } from '../lib/load-args';
 import { log } from '../lib/log';
 import {
   failed,
-  kafkaBrokerScript,
-  logPath,
-  ROOT,
+  KafkaBroker,
   runPacedLoad,
   startServer,
   stopIfStarted,
@@ -31,37 +25,22 @@ const scenario = 'kafka-latency';
 
 async function run(settings: BenchSettings): Promise<Result> {
   const target = 'gateway';
-  const { ensureKafkaJars, startBroker } = kafkaBrokerScript();
-  const brokerLog = logPath(settings, `kafka-broker-${scenario}`);
-  const brokerOut = fs.createWriteStream(brokerLog);
-  // If this process is interrupted instead, kafka-broker.js's own exit hook kills the broker (by its pid).
-  let broker: KafkaBrokerScript.RunningBroker | null = null;
+  const broker = new KafkaBroker(settings, scenario);
   let server: StartedServer | null = null;
   let result: Result = {};
   const stops: Result = {};
   try {
-    await ensureKafkaJars({ log: (line) => log(line) });
-    log('starting a single-node Kafka broker…');
-    const started = performance.now();
-    broker = await startBroker({
-      log: (line) => log(line),
-      onOutput: (line) => brokerOut.write(line + '\n'),
-      onExit: (code, signal) =>
-        log(`the Kafka broker exited on its own (${code ?? signal}); see ${brokerLog}`),
-    });
-    log(
-      `Kafka broker up on ${broker.brokers} (pid ${broker.pid}, ${Math.round(performance.now() - started)} ms)`,
-    );
+    const { brokers, pid: brokerPid } = await broker.start();
     server = await startServer(target, settings, {
-      env: { KAFKA_BROKERS: broker.brokers, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      env: { KAFKA_BROKERS: brokers, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
       logName: `${target}-${scenario}`,
       healthPath: '/health/ready',
       readyTimeoutMs: 60_000,
     });
     const args: KafkaLoadArgs = {
       ...loadTarget(scenario, target, server),
-      brokers: broker.brokers,
-      brokerPid: broker.pid,
+      brokers,
+      brokerPid,
       topic: 'v3_messages',
       users: settings.kafkaUsers,
       rate: settings.kafkaRate,
@@ -77,14 +56,11 @@ async function run(settings: BenchSettings): Promise<Result> {
     result = failed(err);
   } finally {
     Object.assign(stops, await stopIfStarted(target, server));
-    if (broker) {
-      const t = performance.now();
-      await broker.stop();
-      stops.broker_stop_ms = Math.round(performance.now() - t);
-      log(`Kafka broker stopped (${String(stops.broker_stop_ms)} ms)`);
+    const brokerStopMs = await broker.stop();
+    if (brokerStopMs !== null) {
+      stops.broker_stop_ms = brokerStopMs;
     }
-    brokerOut.end();
-    stops.broker_log = path.relative(ROOT, brokerLog);
+    stops.broker_log = broker.log;
   }
   return { scenario, target, ...result, ...stops };
 }

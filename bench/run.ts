@@ -6,7 +6,7 @@
  * stops the server with SIGTERM (SIGKILL after 10 s) and prints exactly one JSON line on stdout.
  * Progress and a human-readable summary go to stderr, so `npm run bench > results.jsonl` keeps the data.
  *
- * Targets: `gateway` (node dist/main.js) and `baseline-node-http` (dist-bench/bench/baseline-server.js,
+ * Targets: `gateway` (node dist/main.js, with the node flags of package.json's `start`) and `baseline-node-http` (dist-bench/bench/baseline-server.js,
  * the plain node:http reference). The gateway runs on a fresh PostgreSQL database on BENCH_REPORTS_PG_URL's
  * server (dropped afterwards), or on embedded PGlite in a temp DATA_DIR when that server is not there.
  *
@@ -286,6 +286,18 @@ interface ServerExtras {
   readyTimeoutMs?: number;
 }
 
+/** The node flags in package.json's `start` script (`node <flags> dist/main.js`). */
+function gatewayStartFlags(): string[] {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const flags = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(scripts.start)?.[1];
+  if (flags === undefined) {
+    throw new Error(`package.json "start" is not \`node <flags> dist/main.js\`: ${scripts.start}`);
+  }
+  return flags.split(/\s+/).filter(Boolean);
+}
+
 async function startServer(
   target: Target,
   scenario: ScenarioName,
@@ -304,7 +316,10 @@ async function startServer(
   const logFile = path.join(opts.logDir, `${extras.logName ?? `${target}-${scenario}`}.log`);
   const fd = fs.openSync(logFile, 'w');
   log(`starting ${target} on port ${port}…`);
-  const child = spawn(process.execPath, [...opts.serverNodeArgs, script], {
+  // The gateway runs with the node flags of `npm start` (its memory settings); the baseline with plain node.
+  const nodeArgs =
+    target === 'gateway' ? [...gatewayStartFlags(), ...opts.serverNodeArgs] : opts.serverNodeArgs;
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env: {
       ...process.env,

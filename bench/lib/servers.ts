@@ -110,6 +110,18 @@ export function logPath(settings: ServerSettings, name: string): string {
   return path.join(dir, `${name}.log`);
 }
 
+/** The node flags in package.json's `start` script (`node <flags> dist/main.js`): the gateway's memory settings. */
+function gatewayStartFlags(): string[] {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const flags = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(scripts.start)?.[1];
+  if (flags === undefined) {
+    throw new Error(`package.json "start" is not \`node <flags> dist/main.js\`: ${scripts.start}`);
+  }
+  return flags.split(/\s+/).filter(Boolean);
+}
+
 /** Starts `target` (the gateway or the node:http baseline) on a free port, in a temp DATA_DIR of its own. */
 export async function startServer(
   target: string,
@@ -130,7 +142,10 @@ export async function startServer(
   const logFile = logPath(settings, extras.logName);
   const fd = fs.openSync(logFile, 'w');
   log(`starting ${target} on port ${port}…`);
-  const child = spawn(process.execPath, [...settings.serverNodeArgs, script], {
+  // The gateway runs with the node flags of `npm start`; the baselines with plain node.
+  const nodeArgs =
+    target === 'gateway' ? [...gatewayStartFlags(), ...settings.serverNodeArgs] : settings.serverNodeArgs;
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -112,13 +112,28 @@ export class DrainingExpressAdapter extends ExpressAdapter {
  * times (access rules, the route's parameters, the stream's user): here the first read's result is
  * kept on the request. The URL's query does not change while a request is handled.
  */
+/** The request's parsed query, kept by parseQueryOnce: an own property of each request that read it. */
+const PARSED_QUERY = Symbol('parsedQuery');
+
+/**
+ * Lets a request that is done with its query (a stream, once handed off) drop the parsed copy, a
+ * null-prototype object (so a slow dictionary) that would otherwise live as long as the stream.
+ * A later read parses it again. Cleared by assignment, so the request keeps its object shape.
+ */
+export function forgetParsedQuery(request: http.IncomingMessage): void {
+  const carrier = request as http.IncomingMessage & { [PARSED_QUERY]?: unknown };
+  if (carrier[PARSED_QUERY] !== undefined) {
+    carrier[PARSED_QUERY] = undefined;
+  }
+}
+
 function parseQueryOnce(app: express.Express): void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the request as `this`
   const parse = Object.getOwnPropertyDescriptor(express.request, 'query')?.get;
   if (parse === undefined) {
     return; // not Express 5's getter: leave it as it is
   }
-  const parsed = Symbol('parsedQuery');
+  const parsed = PARSED_QUERY;
   Object.defineProperty(app.request, 'query', {
     configurable: true,
     enumerable: true,

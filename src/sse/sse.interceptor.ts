@@ -268,7 +268,8 @@ class InterceptedStream {
     if (nest) {
       this.endResponse = handOff(request, response, nest);
     }
-    response.once('close', this.release);
+    // `on`, not `once`: a response closes once, and once() would wrap the listener in a closure of its own.
+    response.on('close', this.release);
   }
 }
 

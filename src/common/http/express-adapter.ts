@@ -39,9 +39,15 @@ export class DrainingExpressAdapter extends ExpressAdapter {
       { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
       this.getInstance<http.RequestListener>(),
     );
+    // One listener for every socket (called with the socket as `this`), and `on` since a socket
+    // closes once: a closure per connection, and once()'s wrapper, would live as long as it.
+    const connections = this.connections;
+    const forget = function (this: Socket): void {
+      connections.delete(this);
+    };
     server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, undefined);
-      socket.once('close', () => this.connections.delete(socket));
+      connections.set(socket, undefined);
+      socket.on('close', forget);
     });
     // Only noted here, per request; whether it is still being answered is read when the app stops.
     server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { concat, Observable, of } from 'rxjs';
+import { Observable } from 'rxjs';
 import { MESSAGE_BUS } from '../bus/bus.constants';
 import { MessageBus } from '../bus/message-bus.interface';
 import { SseEvent } from '../sse/sse-event';
@@ -27,7 +27,7 @@ export class BroadcasterService {
    */
   stream(lastEventId?: string): Observable<SseItem> {
     const after = lastEventId ?? this.streams.head();
-    return concat(of(new SseEvent(after, 'connected')), this.streams.open({ lastEventId: after }));
+    return startingWith(new SseEvent(after, 'connected'), this.streams.open({ lastEventId: after }));
   }
 
   async broadcast(message: string): Promise<{ id: string }> {
@@ -35,4 +35,16 @@ export class BroadcasterService {
     const record = await this.bus.publish(BROADCAST_TOPIC, null, message);
     return { id: record.position };
   }
+}
+
+/**
+ * `first`, then what `source` emits: rxjs's concat(of(first), source) without its merge machinery
+ * (an operator subscriber, three closures and their scopes), which would live as long as the stream.
+ * The subscriber is handed to `source` as it is, so no wrapper is made either.
+ */
+function startingWith<T>(first: T, source: Observable<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    subscriber.next(first);
+    return subscriber.closed ? undefined : source.subscribe(subscriber);
+  });
 }

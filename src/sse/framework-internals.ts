@@ -1,12 +1,13 @@
 import { MessageEvent, SSE_ABORT_CONTROLLER } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { Subscriber } from 'rxjs';
+import { forgetParsedQuery } from '../common/http/express-adapter';
 
 /**
  * Everything the SSE layer takes from Nest's, Express's and Node's internals, and the one place to
  * check when upgrading them. Each item says what it is for and what happens if it changes.
- * test/sse-handoff.e2e-spec.ts fails when the hand-off stops freeing Nest's writer or the request's
- * execution context, or when an idle stream's heap grows past its bound; sse-framing and
+ * test/sse-handoff.e2e-spec.ts fails when the hand-off stops freeing Nest's writer, the request's
+ * execution context or the sent headers, or when an idle stream's heap grows past its bound; sse-framing and
  * process e2e specs cover the headers, HEAD, refusals and the end of a stream.
  *
  * Imports (not public API, except SSE_ABORT_CONTROLLER since Nest 12):
@@ -28,6 +29,13 @@ import { Subscriber } from 'rxjs';
  *   Renamed: streams still work, but Nest's finished writer lives until the stream ends.
  * - Express's router leaves `next`, parsed URLs, `params` and `route` on the request
  *   (ROUTING_LEFTOVERS). New fields: each idle stream keeps them (heap bound).
+ * - Express makes `res.locals` for every response; it is cleared after the hand-off. Made lazily or
+ *   renamed: each idle stream keeps it (heap bound); read by Express after the head: it would throw.
+ * - Node keeps the headers given with setHeader in the response's `kOutHeaders` symbol field (null
+ *   when none) even after sending them; forgetSentHeaders sets it back to null once the head is out.
+ *   Renamed: each idle stream keeps its 7 headers, about 0.9 KB (test/sse-handoff counts the
+ *   responses that still have them). Read by Node after the head
+ *   (it is not in Node 24): getHeader() would answer undefined there.
  */
 export { SSE_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 export type { RouteInfo } from '@nestjs/common/interfaces';
@@ -62,6 +70,9 @@ export function handOff(request: Request, response: Response, nest: Subscriber<M
   } as Response['end'];
   nest.complete();
   forgetRouting(request);
+  forgetParsedQuery(request);
+  forgetSentHeaders(response);
+  forgetLocals(response);
   return () => {
     response.end = realEnd; // in case Nest did not end it (a future version may not)
     response.end();
@@ -82,6 +93,33 @@ function forgetRouting(request: Request): void {
     if (Object.prototype.hasOwnProperty.call(fields, field)) {
       fields[field] = undefined;
     }
+  }
+}
+
+/**
+ * Node keeps every header given with setHeader (Nest's writer passes its own through setHeader too,
+ * once any header was set before it) for getHeader(), an object in dictionary mode and one array per
+ * header: about 1 KB per stream, read by nothing once the head is out. No public call drops them
+ * after the head (removeHeader throws then), so the field is found by its symbol's name and emptied
+ * as Node makes it, null. Renamed: nothing is emptied and each idle stream keeps its headers.
+ */
+function forgetSentHeaders(response: Response): void {
+  if (!response.headersSent) {
+    return;
+  }
+  const field = Object.getOwnPropertySymbols(response).find((symbol) => symbol.description === 'kOutHeaders');
+  if (field !== undefined) {
+    (response as unknown as Record<symbol, unknown>)[field] = null;
+  }
+}
+
+/**
+ * Express's `res.locals`, a null-prototype object (so a dictionary) made for every response, for the
+ * views of the request's handlers: none reads it after the hand-off. Cleared by assignment.
+ */
+function forgetLocals(response: Response): void {
+  if (Object.prototype.hasOwnProperty.call(response, 'locals')) {
+    (response as { locals?: unknown }).locals = undefined;
   }
 }
 

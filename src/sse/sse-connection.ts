@@ -91,6 +91,12 @@ export class SseConnection implements KeepAliveTarget {
    * here so the hot path does not go through the response object.
    */
   private socket: Socket | null = null;
+  /**
+   * pump() and replayTurnGranted() as callbacks, made the first time one is needed: most streams
+   * never wait for room or for a replay turn, and a closure made up front would live as long as each.
+   */
+  private pumpCallback?: () => void;
+  private replayTurnCallback?: () => void;
 
   constructor(
     private readonly response: ServerResponse,
@@ -168,7 +174,7 @@ export class SseConnection implements KeepAliveTarget {
    * no event is stuck), leaving the other half for what comes live; then waits for the socket to
    * drain. A replay's events are made here, one by one.
    */
-  private readonly pump = (): void => {
+  private pump(): void {
     this.waitingForRoom = false;
     while (!this.closed && !this.fetching) {
       const head = this.backlog[0];
@@ -222,7 +228,7 @@ export class SseConnection implements KeepAliveTarget {
       }
       this.enqueue(bytes, event instanceof SsePositionMarker ? 0 : 1, false);
     }
-  };
+  }
 
   /**
    * Whether this connection may read its replay now: always, unless its user already reads as many
@@ -234,19 +240,19 @@ export class SseConnection implements KeepAliveTarget {
       return true;
     }
     if (this.replayTurn === 'none') {
-      this.replayTurn = this.replays.acquire(user, this.replayTurnGranted) ? 'held' : 'waiting';
+      this.replayTurn = this.replays.acquire(user, this.onReplayTurn) ? 'held' : 'waiting';
     }
     return this.replayTurn === 'held';
   }
 
-  private readonly replayTurnGranted = (): void => {
+  private replayTurnGranted(): void {
     this.replayTurn = 'held';
     if (this.closed) {
       this.endReplayTurn();
     } else if (this.started && !this.waitingForRoom) {
       this.pump();
     }
-  };
+  }
 
   /** Gives back the turn (or the place in the line for one) once nothing is left to replay. */
   private endReplayTurn(): void {
@@ -257,9 +263,17 @@ export class SseConnection implements KeepAliveTarget {
     if (this.replayTurn === 'held') {
       this.replays.release(user);
     } else if (this.replayTurn === 'waiting') {
-      this.replays.withdraw(user, this.replayTurnGranted);
+      this.replays.withdraw(user, this.onReplayTurn);
     }
     this.replayTurn = 'none';
+  }
+
+  private get onRoom(): () => void {
+    return (this.pumpCallback ??= () => this.pump());
+  }
+
+  private get onReplayTurn(): () => void {
+    return (this.replayTurnCallback ??= () => this.replayTurnGranted());
   }
 
   /** Resumes the pump once the queued bytes are out: at once if the kernel took them, else on `drain`. */
@@ -279,9 +293,9 @@ export class SseConnection implements KeepAliveTarget {
     }
     const target = this.socket ?? this.response;
     if (target.writableNeedDrain) {
-      target.once('drain', this.pump);
+      target.once('drain', this.onRoom);
     } else {
-      setImmediate(this.pump); // the kernel took it all: go on, after what else waits to run
+      setImmediate(this.onRoom); // the kernel took it all: go on, after what else waits to run
     }
   }
 

@@ -35,13 +35,14 @@ import { SSE_ROUTE_OPTIONS, SseRouteOptions, StreamUser } from './sse.constants'
  */
 @Injectable()
 export class SseInterceptor implements NestInterceptor {
-  private readonly logger = new Logger(SseInterceptor.name);
+  /** Read by its streams (InterceptedStream). */
+  readonly logger = new Logger(SseInterceptor.name);
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly registry: SseConnectionRegistry,
-    private readonly keepAlive: KeepAliveScheduler,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    readonly registry: SseConnectionRegistry,
+    readonly keepAlive: KeepAliveScheduler,
+    @Inject(APP_CONFIG) readonly config: AppConfig,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -64,158 +65,211 @@ export class SseInterceptor implements NestInterceptor {
     handler: { next?: CallHandler },
   ) {
     return new Observable<MessageEvent>((subscriber) => {
-      // Nest's subscriber, reached only through this box: it is emptied at the hand-off, since the
-      // closures below live as long as the stream and would otherwise keep Nest's writer alive.
-      const sink: { nest?: Subscriber<MessageEvent> } = { nest: subscriber };
-      // Ends the stream: through Nest's writer until the hand-off, on the response itself after it.
-      let end = () => sink.nest?.complete();
-      let connection: SseConnection;
-      try {
-        // A user name that fails validation is refused by the pipes right after this; counting
-        // it for that moment is harmless, and it is released with the refusal.
-        connection = this.registry.open(
-          response,
-          route.stream,
-          requestIdOf(request, response),
-          usersOf(route, request),
-          () => end(),
-          {
-            eventCopies: route.eventCopies?.(request),
-            replayUser: (request as AuthenticatedRequest).auth?.subject,
-          },
-        );
-      } catch (error) {
-        subscriber.error(error);
-        return;
-      }
-      /** Ends a stream that started: a last comment and retry hint, then the response's end. */
-      const stop = (reason: string) => {
-        connection.finish(reason);
-        end();
-      };
-      let headersOut = false;
-      // Answered with an error status by the exception filter, which writes its line instead of `stream closed`.
-      let refused = false;
-      const refuse = (error: unknown) => {
-        refused = true;
-        sink.nest?.error(error);
-      };
-      let handedOff = false;
-      let stopKeepAlive: (() => void) | undefined;
-      let timeLimit: NodeJS.Timeout | undefined;
-      let tokenLimit: (() => void) | undefined;
-      const observer = {
-        next: (event: unknown) => {
-          if (event instanceof SseEvent || event instanceof SseReplay) {
-            connection.send(event);
-            return;
-          }
-          const mistake = new TypeError(
-            `SSE handlers of ${route.stream} must emit SseEvent or SseReplay, got ${typeof event}`,
-          );
-          if (!headersOut) {
-            refuse(mistake); // a 500 from the exception filter
-            return;
-          }
-          this.logger.error(mistake.message);
-          stop('stream failed, reconnect');
-        },
-        error: (error: unknown) => {
-          if (error instanceof SlowReaderError && headersOut) {
-            connection.dropSlowReader(error.message); // its socket's close releases the rest
-            return;
-          }
-          if (!headersOut) {
-            refuse(error); // a 4xx/5xx from the exception filters, no stream yet
-            return;
-          }
-          this.logger.error(
-            `Stream ${route.stream} failed`,
-            error instanceof Error ? error.stack : String(error),
-          );
-          stop('stream failed, reconnect');
-        },
-        complete: () => {
-          stop('stream ended');
-        },
-      };
-      // The handler's events, subscribed here directly when they come as an SseSource (every
-      // @SseRoute handler's do), so that Nest's chain, done once it has handed them over, is freed.
-      let source: Subscription | undefined;
-      const next = handler.next;
-      handler.next = undefined;
-      const events = next?.handle().subscribe({
-        next: (value) => {
-          if (value instanceof SseSource && source === undefined) {
-            source = value.events.subscribe(observer);
-            return;
-          }
-          observer.next(value);
-        },
-        error: observer.error,
-        complete: () => {
-          if (source === undefined) {
-            observer.complete();
-          }
-        },
-      });
-      const release = () => {
-        clearTimeout(start);
-        clearTimeout(timeLimit);
-        tokenLimit?.();
-        events?.unsubscribe();
-        source?.unsubscribe();
-        stopKeepAlive?.();
-        this.registry.close(connection, refused);
-      };
-      // Pipes and the handler settle within microtasks, which run before this timer: a refusal
-      // has been answered by then. Otherwise one comment, emitted through Nest's own writer,
-      // makes it commit the headers now; the frames that follow bypass it.
-      let start: NodeJS.Timeout | undefined = setTimeout(() => {
-        start = undefined; // fired: the stream's closures need not keep the Timeout
-        if (!connection.isOpen) {
-          return;
-        }
-        sink.nest?.next({ comment: 'stream open' });
-        if (!response.headersSent) {
-          refuse(new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'));
-          return;
-        }
-        headersOut = true;
-        if (request.method === 'HEAD') {
-          sink.nest?.complete(); // headers only: a HEAD response has no body
-          return;
-        }
-        connection.start();
-        stopKeepAlive = this.keepAlive.register(
-          connection,
-          this.config[route.keepAlive.intervalSetting],
-          route.keepAlive.comment,
-        );
-        const maxDuration = maxDurationOf(route, request, this.config);
-        if (maxDuration !== undefined) {
-          timeLimit = setTimeout(() => stop('connection time limit reached, reconnect'), maxDuration);
-        }
-        // A stream lasts as long as its token (AUTH_MODE=jwt): then the client reconnects with a new one.
-        const expiresAt = (request as AuthenticatedRequest).auth?.expiresAt;
-        if (expiresAt !== undefined) {
-          tokenLimit = onTokenExpiry(expiresAt, () => stop('token expired, reconnect with a new token'));
-        }
-        handedOff = true;
-        const nest = sink.nest;
-        sink.nest = undefined;
-        if (nest) {
-          end = handOff(request, response, nest);
-        }
-        response.once('close', release);
-      }, 0);
-      return () => {
-        // Before the hand-off Nest owns the request's end; after it, the response's close does.
-        if (!handedOff) {
-          release();
-        }
-      };
+      const stream = new InterceptedStream(this, route, request, response, subscriber);
+      return stream.admit() ? stream.run(handler) : undefined;
     });
+  }
+}
+
+/**
+ * One stream of SseInterceptor, from its admission to its end. Its state and steps are fields and
+ * methods of this one object rather than closures of serve(): the stream keeps them as long as it
+ * lasts, and a closure each (with the scopes it captures) would cost several times as much.
+ */
+class InterceptedStream {
+  private connection!: SseConnection;
+  /** Nest's subscriber: emptied at the hand-off, since this object would otherwise keep Nest's writer alive. */
+  private nest?: Subscriber<MessageEvent>;
+  /** How the response ends after the hand-off; before it, through Nest's writer. */
+  private endResponse?: () => void;
+  private headersOut = false;
+  /** Answered with an error status by the exception filter, which writes its line instead of `stream closed`. */
+  private refused = false;
+  private handedOff = false;
+  private stopKeepAlive?: () => void;
+  private timeLimit?: NodeJS.Timeout;
+  private tokenLimit?: () => void;
+  /** Nest's chain of the handler's result, and the handler's own events (SseSource) subscribed directly. */
+  private events?: Subscription;
+  private source?: Subscription;
+  private startTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly owner: SseInterceptor,
+    private readonly route: SseRouteOptions,
+    private readonly request: Request,
+    private readonly response: Response,
+    subscriber: Subscriber<MessageEvent>,
+  ) {
+    this.nest = subscriber;
+  }
+
+  /** Counts the stream against the caps, or refuses it with the error that says why (false). */
+  admit(): boolean {
+    const { route, request, response } = this;
+    try {
+      // A user name that fails validation is refused by the pipes right after this; counting
+      // it for that moment is harmless, and it is released with the refusal.
+      this.connection = this.owner.registry.open(
+        response,
+        route.stream,
+        requestIdOf(request, response),
+        usersOf(route, request),
+        this.end,
+        {
+          eventCopies: route.eventCopies?.(request),
+          replayUser: (request as AuthenticatedRequest).auth?.subject,
+        },
+      );
+      return true;
+    } catch (error) {
+      this.nest?.error(error);
+      this.nest = undefined;
+      return false;
+    }
+  }
+
+  /** Subscribes to the handler's events and schedules the start; returns the teardown for Nest. */
+  run(handler: { next?: CallHandler }): () => void {
+    // The handler's events, subscribed here directly when they come as an SseSource (every
+    // @SseRoute handler's do), so that Nest's chain, done once it has handed them over, is freed.
+    const next = handler.next;
+    handler.next = undefined;
+    this.events = next?.handle().subscribe({
+      next: (value) => {
+        if (value instanceof SseSource && this.source === undefined) {
+          this.source = value.events.subscribe(this);
+          return;
+        }
+        this.next(value);
+      },
+      error: (error: unknown) => this.error(error),
+      complete: () => {
+        if (this.source === undefined) {
+          this.complete();
+        }
+      },
+    });
+    // Pipes and the handler settle within microtasks, which run before this timer: a refusal
+    // has been answered by then. Otherwise one comment, emitted through Nest's own writer,
+    // makes it commit the headers now; the frames that follow bypass it.
+    this.startTimer = setTimeout(() => this.start(), 0);
+    return () => {
+      // Before the hand-off Nest owns the request's end; after it, the response's close does.
+      if (!this.handedOff) {
+        this.release();
+      }
+    };
+  }
+
+  next(event: unknown): void {
+    if (event instanceof SseEvent || event instanceof SseReplay) {
+      this.connection.send(event);
+      return;
+    }
+    const mistake = new TypeError(
+      `SSE handlers of ${this.route.stream} must emit SseEvent or SseReplay, got ${typeof event}`,
+    );
+    if (!this.headersOut) {
+      this.refuse(mistake); // a 500 from the exception filter
+      return;
+    }
+    this.owner.logger.error(mistake.message);
+    this.stop('stream failed, reconnect');
+  }
+
+  error(error: unknown): void {
+    if (error instanceof SlowReaderError && this.headersOut) {
+      this.connection.dropSlowReader(error.message); // its socket's close releases the rest
+      return;
+    }
+    if (!this.headersOut) {
+      this.refuse(error); // a 4xx/5xx from the exception filters, no stream yet
+      return;
+    }
+    this.owner.logger.error(
+      `Stream ${this.route.stream} failed`,
+      error instanceof Error ? error.stack : String(error),
+    );
+    this.stop('stream failed, reconnect');
+  }
+
+  complete(): void {
+    this.stop('stream ended');
+  }
+
+  /** Ends the stream: through Nest's writer until the hand-off, on the response itself after it. */
+  private readonly end = (): void => {
+    if (this.endResponse) {
+      this.endResponse();
+    } else {
+      this.nest?.complete();
+    }
+  };
+
+  /** Ends a stream that started: a last comment and retry hint, then the response's end. */
+  private stop(reason: string): void {
+    this.connection.finish(reason);
+    this.end();
+  }
+
+  private refuse(error: unknown): void {
+    this.refused = true;
+    this.nest?.error(error);
+  }
+
+  private readonly release = (): void => {
+    clearTimeout(this.startTimer);
+    clearTimeout(this.timeLimit);
+    this.tokenLimit?.();
+    this.events?.unsubscribe();
+    this.source?.unsubscribe();
+    this.stopKeepAlive?.();
+    this.owner.registry.close(this.connection, this.refused);
+  };
+
+  private start(): void {
+    this.startTimer = undefined; // fired: the stream need not keep the Timeout
+    const { connection, route, request, response } = this;
+    if (!connection.isOpen) {
+      return;
+    }
+    this.nest?.next({ comment: 'stream open' });
+    if (!response.headersSent) {
+      this.refuse(new Error('Nest did not commit the SSE response headers; the SSE layer cannot start'));
+      return;
+    }
+    this.headersOut = true;
+    if (request.method === 'HEAD') {
+      this.nest?.complete(); // headers only: a HEAD response has no body
+      return;
+    }
+    connection.start();
+    const { keepAlive, config } = this.owner;
+    this.stopKeepAlive = keepAlive.register(
+      connection,
+      config[route.keepAlive.intervalSetting],
+      route.keepAlive.comment,
+    );
+    const maxDuration = maxDurationOf(route, request, config);
+    if (maxDuration !== undefined) {
+      this.timeLimit = setTimeout(() => this.stop('connection time limit reached, reconnect'), maxDuration);
+    }
+    // A stream lasts as long as its token (AUTH_MODE=jwt): then the client reconnects with a new one.
+    const expiresAt = (request as AuthenticatedRequest).auth?.expiresAt;
+    if (expiresAt !== undefined) {
+      this.tokenLimit = onTokenExpiry(expiresAt, () =>
+        this.stop('token expired, reconnect with a new token'),
+      );
+    }
+    this.handedOff = true;
+    const nest = this.nest;
+    this.nest = undefined;
+    if (nest) {
+      this.endResponse = handOff(request, response, nest);
+    }
+    // `on`, not `once`: a response closes once, and once() would wrap the listener in a closure of its own.
+    response.on('close', this.release);
   }
 }
 

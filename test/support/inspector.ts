@@ -63,8 +63,11 @@ export class Inspector {
     return this.evaluate<number>('process.memoryUsage().heapUsed');
   }
 
-  /** How many live objects have the prototype that `prototypeExpression` evaluates to. */
-  async countObjects(prototypeExpression: string): Promise<number> {
+  /**
+   * How many live objects have the prototype that `prototypeExpression` evaluates to; with `filter`
+   * (a function's source, called with each object), only those it returns true for.
+   */
+  async countObjects(prototypeExpression: string, filter?: string): Promise<number> {
     const prototype = await this.send<{ result: { objectId?: string }; exceptionDetails?: unknown }>(
       'Runtime.evaluate',
       { expression: prototypeExpression },
@@ -77,7 +80,10 @@ export class Inspector {
     });
     const length = await this.send<{ result: { value: number } }>('Runtime.callFunctionOn', {
       objectId: found.objects.objectId,
-      functionDeclaration: 'function () { return this.length; }',
+      functionDeclaration:
+        filter === undefined
+          ? 'function () { return this.length; }'
+          : `function () { return this.filter(${filter}).length; }`,
       returnByValue: true,
     });
     await this.send('Runtime.releaseObject', { objectId: found.objects.objectId });

@@ -39,9 +39,15 @@ export class DrainingExpressAdapter extends ExpressAdapter {
       { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
       this.getInstance<http.RequestListener>(),
     );
+    // One listener for every socket (called with the socket as `this`), and `on` since a socket
+    // closes once: a closure per connection, and once()'s wrapper, would live as long as it.
+    const connections = this.connections;
+    const forget = function (this: Socket): void {
+      connections.delete(this);
+    };
     server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, undefined);
-      socket.once('close', () => this.connections.delete(socket));
+      connections.set(socket, undefined);
+      socket.on('close', forget);
     });
     // Only noted here, per request; whether it is still being answered is read when the app stops.
     server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
@@ -112,13 +118,28 @@ export class DrainingExpressAdapter extends ExpressAdapter {
  * times (access rules, the route's parameters, the stream's user): here the first read's result is
  * kept on the request. The URL's query does not change while a request is handled.
  */
+/** The request's parsed query, kept by parseQueryOnce: an own property of each request that read it. */
+const PARSED_QUERY = Symbol('parsedQuery');
+
+/**
+ * Lets a request that is done with its query (a stream, once handed off) drop the parsed copy, a
+ * null-prototype object (so a slow dictionary) that would otherwise live as long as the stream.
+ * A later read parses it again. Cleared by assignment, so the request keeps its object shape.
+ */
+export function forgetParsedQuery(request: http.IncomingMessage): void {
+  const carrier = request as http.IncomingMessage & { [PARSED_QUERY]?: unknown };
+  if (carrier[PARSED_QUERY] !== undefined) {
+    carrier[PARSED_QUERY] = undefined;
+  }
+}
+
 function parseQueryOnce(app: express.Express): void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the request as `this`
   const parse = Object.getOwnPropertyDescriptor(express.request, 'query')?.get;
   if (parse === undefined) {
     return; // not Express 5's getter: leave it as it is
   }
-  const parsed = Symbol('parsedQuery');
+  const parsed = PARSED_QUERY;
   Object.defineProperty(app.request, 'query', {
     configurable: true,
     enumerable: true,

@@ -1,7 +1,6 @@
 import { MessageEvent, SSE_ABORT_CONTROLLER } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { Subscriber } from 'rxjs';
-import { forgetParsedQuery } from '../common/http/express-adapter';
 
 /**
  * Everything the SSE layer takes from Nest's, Express's and Node's internals, and the one place to
@@ -36,6 +35,16 @@ import { forgetParsedQuery } from '../common/http/express-adapter';
  *   Renamed: each idle stream keeps its 7 headers, about 0.9 KB (test/sse-handoff counts the
  *   responses that still have them). Read by Node after the head
  *   (it is not in Node 24): getHeader() would answer undefined there.
+ *
+ * Nest's adapter, subclassed through its public methods (src/common/http/express-adapter.ts); no
+ * internal of Express, Nest or class-validator is patched any more:
+ * - `initHttpServer` makes the HTTP server itself, with Node's `connectionsCheckingInterval` option
+ *   (request timeouts checked every second, not every 30 s), and hands it over with `setHttpServer`.
+ *   If Nest's version starts doing more than making the server (and `return503OnClosing` /
+ *   `forceCloseConnections`, unused here), the override misses it; if Nest stops calling it, the
+ *   timeouts are checked every 30 s: the adapter's spec and test/process fail.
+ * - `close` closes idle and half-sent connections before Nest closes the server. If Nest stops
+ *   calling it on app.close(), shutdown waits for keep-alive clients: test/process fails.
  */
 export { SSE_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 export type { RouteInfo } from '@nestjs/common/interfaces';
@@ -70,7 +79,6 @@ export function handOff(request: Request, response: Response, nest: Subscriber<M
   } as Response['end'];
   nest.complete();
   forgetRouting(request);
-  forgetParsedQuery(request);
   forgetSentHeaders(response);
   forgetLocals(response);
   return () => {

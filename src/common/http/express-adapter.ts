@@ -1,6 +1,5 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import express from 'express';
 import * as http from 'node:http';
 import { Socket } from 'node:net';
 
@@ -14,15 +13,6 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 export class DrainingExpressAdapter extends ExpressAdapter {
   /** Every open connection, with the latest response it served (undefined before its first request). */
   private readonly connections = new Map<Socket, http.ServerResponse | undefined>();
-  /** Sockets corked in this turn of the event loop, uncorked together once it is over. */
-  private readonly corked = new Set<Socket>();
-
-  constructor() {
-    super();
-    const app = this.getInstance<express.Express>();
-    parseQueryOnce(app);
-    this.flushHeadersWithTheFirstBytes(app);
-  }
 
   /**
    * The HTTP server, made here with Node's documented `connectionsCheckingInterval` option (which a
@@ -57,45 +47,6 @@ export class DrainingExpressAdapter extends ExpressAdapter {
   }
 
   /**
-   * A stream's headers are flushed on their own (Nest's SSE writer calls flushHeaders()), and its
-   * first bytes follow from a timer of the same turn of the event loop: two or three system calls,
-   * each costing about as much as the rest of opening the stream. Here flushHeaders() corks the
-   * socket until the turn is over, so the headers and what follows them in this turn leave in one
-   * write. Nothing waits longer than the end of the current turn.
-   */
-  private flushHeadersWithTheFirstBytes(app: express.Express): void {
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the response as `this`
-    const flushHeaders = http.ServerResponse.prototype.flushHeaders;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the prototype method needs both
-    const adapter = this;
-    app.response.flushHeaders = function flushHeadersCorked(this: http.ServerResponse): void {
-      // (headersSent is already true here: it says that writeHead() made them, not that they left)
-      if (this.socket !== null) {
-        adapter.corkUntilTurnEnds(this.socket);
-      }
-      flushHeaders.call(this);
-    };
-  }
-
-  private corkUntilTurnEnds(socket: Socket): void {
-    if (this.corked.has(socket)) {
-      return;
-    }
-    if (this.corked.size === 0) {
-      setImmediate(this.uncorkAll);
-    }
-    this.corked.add(socket);
-    socket.cork();
-  }
-
-  private readonly uncorkAll = (): void => {
-    for (const socket of this.corked) {
-      socket.uncork();
-    }
-    this.corked.clear();
-  };
-
-  /**
    * Stops the server without waiting for clients that will not finish: connections between requests,
    * and requests whose headers or body have not all arrived (a client that stalls half-way would
    * otherwise hold the shutdown until its timeout), are closed at once. Requests that have arrived
@@ -111,45 +62,4 @@ export class DrainingExpressAdapter extends ExpressAdapter {
     }
     return super.close();
   }
-}
-
-/**
- * Express 5 parses `request.query` from the URL again on every read, and a request is read several
- * times (access rules, the route's parameters, the stream's user): here the first read's result is
- * kept on the request. The URL's query does not change while a request is handled.
- */
-/** The request's parsed query, kept by parseQueryOnce: an own property of each request that read it. */
-const PARSED_QUERY = Symbol('parsedQuery');
-
-/**
- * Lets a request that is done with its query (a stream, once handed off) drop the parsed copy, a
- * null-prototype object (so a slow dictionary) that would otherwise live as long as the stream.
- * A later read parses it again. Cleared by assignment, so the request keeps its object shape.
- */
-export function forgetParsedQuery(request: http.IncomingMessage): void {
-  const carrier = request as http.IncomingMessage & { [PARSED_QUERY]?: unknown };
-  if (carrier[PARSED_QUERY] !== undefined) {
-    carrier[PARSED_QUERY] = undefined;
-  }
-}
-
-function parseQueryOnce(app: express.Express): void {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the request as `this`
-  const parse = Object.getOwnPropertyDescriptor(express.request, 'query')?.get;
-  if (parse === undefined) {
-    return; // not Express 5's getter: leave it as it is
-  }
-  const parsed = PARSED_QUERY;
-  Object.defineProperty(app.request, 'query', {
-    configurable: true,
-    enumerable: true,
-    get(this: express.Request & { [parsed]?: unknown }): unknown {
-      let query = this[parsed];
-      if (query === undefined) {
-        query = parse.call(this);
-        this[parsed] = query;
-      }
-      return query;
-    },
-  });
 }

@@ -115,21 +115,20 @@ export class StreamCatalog implements OnModuleInit {
   }
 
   private parseName(name: string): RequestedStream | { error: string } {
-    const quoted = quote(name);
     if (name.length === 0 || name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
       return {
-        error: `stream ${quoted} is malformed: 1-${MAX_NAME_LENGTH} characters without control characters`,
+        error: `stream ${quote(name)} is malformed: 1-${MAX_NAME_LENGTH} characters without control characters`,
       };
     }
     const colon = name.indexOf(':');
     const prefix = colon < 0 ? name : name.slice(0, colon);
     const kind = this.kinds.get(prefix);
     if (!kind) {
-      return { error: `stream ${quoted} is unknown: streams are ${this.patterns.join(', ')}` };
+      return { error: `stream ${quote(name)} is unknown: streams are ${this.patterns.join(', ')}` };
     }
     const parsed = kind.parse(colon < 0 ? undefined : name.slice(colon + 1));
     if ('error' in parsed) {
-      return { error: `stream ${quoted} is malformed (${kind.pattern}): ${parsed.error}` };
+      return { error: `stream ${quote(name)} is malformed (${kind.pattern}): ${parsed.error}` };
     }
     return { name, kind, parameter: parsed.parameter };
   }
@@ -214,12 +213,17 @@ export function parameterByDto<T extends object>(
   }
   // Valid parameters are remembered: the rules are fixed, and class-validator's transform and
   // validation are most of what a stream name costs (a fifth of a 100-item POST /publish).
-  let valid = validParameters.get(dto);
+  let ofDto = validParameters.get(dto);
+  if (ofDto === undefined) {
+    ofDto = new Map();
+    validParameters.set(dto, ofDto);
+  }
+  let valid = ofDto.get(property);
   if (valid === undefined) {
     valid = new Map();
-    validParameters.set(dto, valid);
+    ofDto.set(property, valid);
   }
-  const known = valid.get(`${property}\u0000${parameter}`);
+  const known = valid.get(parameter);
   if (known !== undefined) {
     return { parameter: known };
   }
@@ -234,12 +238,12 @@ export function parameterByDto<T extends object>(
   if (valid.size >= MAX_REMEMBERED_PARAMETERS) {
     valid.clear(); // bounded: a stream of new names costs what it did, never memory
   }
-  valid.set(`${property}\u0000${parameter}`, checked);
+  valid.set(parameter, checked);
   return { parameter: checked };
 }
 
-/** Per DTO, each valid `property NUL parameter` seen and the value it checked as. */
-const validParameters = new WeakMap<object, Map<string, string>>();
+/** Per DTO and property, each valid parameter seen and the value it checked as. */
+const validParameters = new WeakMap<object, Map<string, Map<string, string>>>();
 const MAX_REMEMBERED_PARAMETERS = 10_000;
 
 /** For kinds without a parameter (`broadcast`). */
